@@ -1,0 +1,3 @@
+from olivine.cli import main
+
+main()

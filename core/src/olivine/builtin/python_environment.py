@@ -1,0 +1,90 @@
+"""PythonEnvironment: run a pass or an evaluation in another interpreter (a venv, a conda env).
+
+This keeps conflicting packages apart, e.g. onnxruntime-gpu in one venv and onnxruntime in another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from pydantic import Field
+
+from olivine.errors import ConfigError, PassError
+from olivine.evaluators import EvalContext, Evaluator
+from olivine.models import ModelRef
+from olivine.passes import Pass, PassContext, ValidationContext
+from olivine.runpass import eval_spec, pass_spec
+from olivine.systems import System, SystemConfig
+
+
+class PythonEnvironmentConfig(SystemConfig):
+    python_environment_path: str = Field(description="Folder holding the interpreter (a venv's bin/) "
+                                                     "or the interpreter itself")
+    environment_variables: dict[str, str] = Field(default_factory=dict)
+    prepend_to_path: list[str] = Field(default_factory=list)
+
+
+class PythonEnvironment(System):
+    """Run passes and evaluations in another Python interpreter through `olivine run-pass`."""
+
+    name = "PythonEnvironment"
+    Config = PythonEnvironmentConfig
+
+    def interpreter(self, workflow_dir: Path | None = None) -> Path:
+        path = Path(self.config.python_environment_path).expanduser()
+        if workflow_dir is not None and not path.is_absolute():
+            path = workflow_dir / path
+        if path.is_dir():
+            for candidate in ("python", "python3", "python.exe", "Scripts/python.exe"):
+                if (path / candidate).exists():
+                    return path / candidate
+        return path
+
+    def check(self, ctx: ValidationContext) -> None:
+        python = self.interpreter(ctx.workflow_dir)
+        key = f"systems.{self.key}.python_environment_path"
+        if not python.exists():
+            raise ConfigError(key, f"no Python interpreter at {python}")
+        probe = subprocess.run([str(python), "-c", "import olivine"], capture_output=True, text=True,
+                               env=self._env(), timeout=120)
+        if probe.returncode != 0:
+            raise ConfigError(key, f"olivine is not installed in {python}",
+                              f"run: {python} -m pip install olivine and the plugins the workflow uses")
+
+    def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
+        result = self._run(pass_spec(pass_, model, ctx), ctx.workflow_dir)
+        ctx.report.update(result.get("report", {}))
+        return ModelRef.from_json(result["model"])
+
+    def evaluate(self, evaluator: Evaluator, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
+        with tempfile.TemporaryDirectory(prefix="olivine-eval-") as scratch:
+            result = self._run(eval_spec(evaluator, model, ctx, Path(scratch)), ctx.workflow_dir)
+        ctx.report.update(result.get("report", {}))
+        return result["metrics"]
+
+    def _run(self, spec: dict, workflow_dir: Path) -> dict:
+        with tempfile.TemporaryDirectory(prefix="olivine-spec-") as folder:
+            spec_file = Path(folder) / "spec.json"
+            spec_file.write_text(json.dumps(spec, indent=2))
+            command = [str(self.interpreter(workflow_dir)), "-m", "olivine", "run-pass", "--spec", str(spec_file)]
+            completed = subprocess.run(command, env=self._env())
+            result_file = spec_file.with_name("result.json")
+            if not result_file.is_file():
+                raise PassError(f"{self.key}: run-pass exited with {completed.returncode} and no result")
+            result = json.loads(result_file.read_text())
+        if "error" in result:
+            raise PassError(f"{self.key} ({self.interpreter(workflow_dir)}): {result['error']}")
+        return result
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
+        env.update(self.config.environment_variables)
+        if self.config.prepend_to_path:
+            env["PATH"] = os.pathsep.join([*self.config.prepend_to_path, env.get("PATH", "")])
+        env.setdefault("PYTHONIOENCODING", "utf-8")
+        env["OLIVINE_CHILD"] = "1"
+        return env

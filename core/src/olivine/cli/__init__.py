@@ -1,0 +1,62 @@
+"""The ``olivine`` command line. Plugins are loaded in ``main()``, never at import of this module."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from olivine.cli.config_cmds import config_group
+from olivine.cli.inspect_cmds import evaluators_cmd, passes_group, plugins_cmd, resources_cmd, systems_cmd
+from olivine.cli.run_cmds import run_cmd, run_pass_cmd
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="olivine")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """olivine: fine-tune, convert and quantize language models from one workflow config."""
+    if debug:
+        os.environ["OLIVINE_DEBUG"] = "1"
+        logging.getLogger("olivine").setLevel(logging.DEBUG)
+
+
+for command in (run_cmd, run_pass_cmd, passes_group, systems_cmd, evaluators_cmd, resources_cmd, plugins_cmd,
+                config_group):
+    cli.add_command(command)
+
+
+def debug_enabled() -> bool:
+    return os.environ.get("OLIVINE_DEBUG", "") not in ("", "0") or "--debug" in sys.argv
+
+
+def main(argv: list[str] | None = None) -> None:
+    from olivine.errors import OlivineError
+
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
+    logging.getLogger("olivine").setLevel(logging.INFO)
+    try:
+        from olivine.plugins import get_plugins
+
+        get_plugins().call_register_commands(cli)
+        cli.main(args=argv, prog_name="olivine", standalone_mode=False)
+    except OlivineError as exc:
+        if debug_enabled():
+            raise
+        for line in str(exc).split("; ") if type(exc).__name__ == "ConfigErrors" else [str(exc)]:
+            click.echo(f"error: {line}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted; finished passes stay in the cache and a re-run resumes", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

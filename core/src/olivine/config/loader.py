@@ -1,0 +1,69 @@
+"""Read a workflow file (JSON or YAML, either Olive schema) into a normalized WorkflowConfig."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from olivine.config.migrate import Migration, migrate
+from olivine.config.pydantic_errors import config_errors_from
+from olivine.config.schema import WorkflowConfig
+from olivine.errors import ConfigError, ConfigErrors
+
+
+@dataclass
+class LoadedWorkflow:
+    """A parsed workflow, where it came from, and how it was migrated."""
+
+    config: WorkflowConfig
+    file: Path
+    migration: Migration
+
+    @property
+    def workflow_dir(self) -> Path:
+        return self.file.parent
+
+    def user_path(self, path: str) -> str:
+        return self.migration.original_path(path)
+
+
+def read_raw(file: Path) -> dict[str, Any]:
+    file = Path(file)
+    if not file.is_file():
+        raise ConfigError(str(file), "config file not found")
+    text = file.read_text(encoding="utf-8")
+    try:
+        if file.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}") from None
+    except Exception as exc:  # yaml errors carry their own position text
+        raise ConfigError(str(file), f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(file), "a workflow config must be a JSON/YAML object")
+    return data
+
+
+def load_workflow(file: str | Path) -> LoadedWorkflow:
+    file = Path(file).resolve()
+    raw = read_raw(file)
+    migration = migrate(raw)
+    try:
+        config = WorkflowConfig.model_validate(migration.config)
+    except ValidationError as exc:
+        errors = config_errors_from(exc, WorkflowConfig, "")
+        raise remap(errors, migration) from None
+    return LoadedWorkflow(config, file, migration)
+
+
+def remap(errors: ConfigErrors | ConfigError, migration: Migration) -> ConfigErrors:
+    items = errors.errors if isinstance(errors, ConfigErrors) else [errors]
+    return ConfigErrors([ConfigError(migration.original_path(e.path), e.message, e.hint) for e in items])

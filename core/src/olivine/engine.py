@@ -1,0 +1,125 @@
+"""Run a workflow: validate, resolve inputs, run passes through the cache, evaluate, publish."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from olivine import __version__, materialize
+from olivine.cache import Cache
+from olivine.config.loader import LoadedWorkflow, load_workflow
+from olivine.evaluation import evaluate_model
+from olivine.models import ModelRef
+from olivine.output import publish
+from olivine.pass_runner import PassResult, run_pass
+from olivine.plan import Plan, build_plan
+from olivine.plugins import Plugins, get_plugins
+
+log = logging.getLogger("olivine.engine")
+SEVERITY_TO_LEVEL = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR, 4: logging.CRITICAL}
+
+
+@dataclass
+class RunOutcome:
+    plan: Plan
+    output_dir: Path
+    run: dict[str, Any]
+    model: ModelRef | None
+    passes: list[PassResult] = field(default_factory=list)
+
+
+def validate(config_file: str | Path, plugins: Plugins | None = None) -> Plan:
+    """Everything ``olivine config validate`` checks; raises ConfigErrors."""
+    return build_plan(load_workflow(config_file), plugins or get_plugins())
+
+
+def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: Plugins | None = None,
+        show_progress: bool = True) -> RunOutcome:
+    started = time.perf_counter()
+    plugins = plugins or get_plugins()
+    loaded = load_workflow(config_file)
+    plan = build_plan(loaded, plugins)
+    logging.getLogger("olivine").setLevel(SEVERITY_TO_LEVEL[loaded.config.engine.log_severity_level])
+    cache = Cache(_resolve(loaded, loaded.config.engine.cache_dir))
+    out_dir = Path(output_dir).resolve() if output_dir else _resolve(loaded, loaded.config.engine.output_dir)
+    model = materialize.input_model(plan, plugins, cache)
+    data_configs, data_keys = materialize.data_configs(plan, plugins, cache)
+
+    def evaluate(ref: ModelRef) -> dict[str, Any]:
+        return evaluate_model(ref, plan.metrics, plan.target, cache, data_configs, data_keys,
+                              loaded.workflow_dir, show_progress) if plan.metrics else {}
+
+    stages = []
+    if plan.metrics and loaded.config.engine.evaluate_input_model:
+        stages.append(_stage("input_model", model, evaluate(model)))
+    results: list[PassResult] = []
+    for item in plan.passes:
+        result = run_pass(item, model, cache, data_configs, data_keys, loaded.workflow_dir, show_progress)
+        results.append(result)
+        model = result.model
+        evaluate_here = item is plan.passes[-1] or bool(loaded.config.passes[item.key].evaluator)
+        stages.append(_stage(item.key, model, evaluate(model) if evaluate_here else {}, result))
+    run_record = _run_record(loaded, plan, cache, results, stages, time.perf_counter() - started)
+    published = publish(out_dir, model if plan.passes else None, run_record)
+    return RunOutcome(plan, out_dir, run_record, published, results)
+
+
+def _resolve(loaded: LoadedWorkflow, value: str) -> Path:
+    path = Path(value).expanduser()
+    return (path if path.is_absolute() else loaded.workflow_dir / path).resolve()
+
+
+def _stage(name: str, model: ModelRef, metrics: dict[str, Any], result: PassResult | None = None) -> dict:
+    stage = {"name": name, "format": model.format, "path": str(model.path), "metrics": metrics,
+             "size_bytes": _size(model.path)}
+    if result is not None:
+        stage.update({"type": result.type, "cache_key": result.cache_key, "cache_hit": result.cache_hit,
+                      "seconds": round(result.seconds, 3), "report": result.report})
+    return stage
+
+
+def _size(path: Path) -> int:
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _run_record(loaded: LoadedWorkflow, plan: Plan, cache: Cache, results, stages, seconds: float) -> dict:
+    return {
+        "olivine_version": __version__,
+        "config_file": str(loaded.file),
+        "migrated_from_old_schema": loaded.migration.changed,
+        "host": plan.host.key if plan.host else None,
+        "target": plan.target.key if plan.target else None,
+        "cache_dir": str(cache.root),
+        "wall_seconds": round(seconds, 3),
+        "stages": stages,
+        "cache_hits": sum(1 for r in results if r.cache_hit),
+        "versions": _versions(plan),
+        "python": platform.python_version(),
+        "artifacts": _artifacts(results, cache),
+    }
+
+
+def _versions(plan: Plan) -> dict[str, str]:
+    versions = {"olivine": __version__}
+    for item in plan.passes:
+        versions[item.distribution] = item.version
+    for metric in plan.metrics:
+        versions.setdefault(f"evaluator:{metric.config.type}", metric.version)
+    return versions
+
+
+def _artifacts(results: list[PassResult], cache: Cache) -> list[dict[str, str]]:
+    """Files a pass reported (paths relative to its output dir), copied beside the model."""
+    artifacts = []
+    for result in results:
+        entry = cache.root / "models" / result.cache_key
+        for name, relative in (result.report.get("artifacts") or {}).items():
+            artifacts.append({"name": f"{result.key}-{name}", "source": str(entry / relative)})
+    return artifacts

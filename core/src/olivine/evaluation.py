@@ -1,0 +1,57 @@
+"""Evaluate a model with the planned metrics on the target system, cached by model and metric."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from olivine.cache import Cache, digest
+from olivine.errors import OlivineError, PassError
+from olivine.evaluators import EvalContext
+from olivine.models import ModelRef
+from olivine.plan import PlannedMetric
+from olivine.systems import System
+
+log = logging.getLogger("olivine.evaluate")
+
+
+def evaluate_model(model: ModelRef, metrics: list[PlannedMetric], target: System, cache: Cache,
+                   data_configs: dict[str, Any], data_keys: dict[str, str], workflow_dir: Path,
+                   show_progress: bool) -> dict[str, dict[str, Any]]:
+    """``{metric name: {sub type: value}}``; a metric whose evaluator cannot read the format is skipped."""
+    results: dict[str, dict[str, Any]] = {}
+    model_key = cache.model_key(model)
+    for planned in metrics:
+        if model.format not in planned.evaluator.accepts:
+            log.info("%s: skipped on %s model", planned.config.name, model.format)
+            continue
+        results[planned.config.name] = _evaluate_one(model, model_key, planned, target, cache, data_configs,
+                                                     data_keys, workflow_dir, show_progress)
+    return results
+
+
+def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_keys, workflow_dir,
+                  show_progress) -> dict[str, Any]:
+    metric = planned.config
+    data_name = metric.data_config if isinstance(metric.data_config, str) else None
+    key = digest({"model": model_key, "metric": metric.model_dump(mode="json"), "version": planned.version,
+                  "data": data_keys.get(data_name) if data_name else None,
+                  "accelerator": target.accelerator().__dict__})
+    cached = cache.lookup_eval(key)
+    if cached is not None:
+        return cached
+    ctx = EvalContext(metric=metric, workflow_dir=workflow_dir, data_configs=data_configs,
+                      accelerator=target.accelerator(), show_progress=show_progress)
+    try:
+        values = target.evaluate(planned.evaluator, model, ctx)
+    except OlivineError:
+        raise
+    except Exception as exc:
+        raise PassError(f"metric {metric.name} ({metric.type}) failed on {model.path}: "
+                        f"{type(exc).__name__}: {exc}") from exc
+    result = dict(values)
+    if ctx.report.get("notes"):
+        result["_notes"] = ctx.report["notes"]
+    cache.store_eval(key, result)
+    return result

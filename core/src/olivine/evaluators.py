@@ -1,0 +1,55 @@
+"""Evaluator: computes one metric type (accuracy, latency, ...) on a ModelRef."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from olivine.component import Component, StrictConfig
+from olivine.models import ModelRef
+from olivine.passes import Accelerator, ValidationContext
+from olivine.progress import Progress
+
+
+@dataclass
+class EvalContext:
+    """What an evaluation gets: its metric entry, data configs, accelerator, logging."""
+
+    metric: Any
+    workflow_dir: Path
+    data_configs: dict[str, Any] = field(default_factory=dict)
+    accelerator: Accelerator = field(default_factory=Accelerator)
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("olivine.evaluate"))
+    report: dict[str, Any] = field(default_factory=dict)
+    show_progress: bool = True
+
+    def resolve_path(self, value: str | Path) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.workflow_dir / path)
+
+    def progress(self, total: int | None, description: str) -> Progress:
+        return Progress(total, description, enabled=self.show_progress, logger=self.logger)
+
+    def note(self, message: str) -> None:
+        self.report.setdefault("notes", []).append(message)
+        self.logger.info(message)
+
+
+class Evaluator(Component):
+    """Base of every metric type. ``Config`` is the metric's ``user_config``."""
+
+    accepts: ClassVar[tuple[str, ...]] = ("hf", "hf+adapter", "onnx-genai")
+    sub_types: ClassVar[tuple[str, ...]] = ()
+    Config: ClassVar[type[StrictConfig]] = StrictConfig
+
+    def __init__(self, config: StrictConfig | None = None):
+        self.config = config if config is not None else self.Config()
+
+    def validate(self, ctx: ValidationContext) -> None:
+        """Check the metric's data and options before any work."""
+
+    def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
+        """Return one value per requested sub type name."""
+        raise NotImplementedError

@@ -1,0 +1,88 @@
+"""Run one planned pass through its host system, or take its output from the cache."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from olivine.cache import Cache, digest
+from olivine.errors import OlivineError, PassError
+from olivine.models import ModelRef
+from olivine.passes import PassContext
+from olivine.plan import PlannedPass
+
+log = logging.getLogger("olivine.engine")
+
+
+@dataclass
+class PassResult:
+    key: str
+    type: str
+    cache_key: str
+    cache_hit: bool
+    seconds: float
+    model: ModelRef
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def pass_cache_key(item: PlannedPass, input_key: str, data_keys: dict[str, str]) -> str:
+    config = item.instance.config.model_dump(mode="json")
+    used_data = sorted(name for name in data_keys if _mentions(config, name))
+    return digest({
+        "input": input_key, "pass": item.type, "config": config, "version": item.version,
+        "distribution": item.distribution, "data": {name: data_keys[name] for name in used_data},
+        "accelerator": item.host.accelerator().__dict__,
+    })
+
+
+def _mentions(value: Any, name: str) -> bool:
+    if isinstance(value, str):
+        return value == name
+    if isinstance(value, dict):
+        return any(_mentions(v, name) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_mentions(v, name) for v in value)
+    return False
+
+
+def run_pass(item: PlannedPass, model: ModelRef, cache: Cache, data_configs: dict[str, Any],
+             data_keys: dict[str, str], workflow_dir: Path, show_progress: bool) -> PassResult:
+    key = pass_cache_key(item, cache.model_key(model), data_keys)
+    started = time.perf_counter()
+    hit = cache.lookup(key)
+    if hit is None:
+        with cache.lock(key, on_wait=lambda: log.info("%s: waiting for another run producing it", item.key)):
+            hit = cache.lookup(key)
+            if hit is None:
+                output, report = _produce(item, model, key, cache, data_configs, workflow_dir, show_progress)
+                return PassResult(item.key, item.type, key, False, time.perf_counter() - started, output, report)
+    output, meta = hit
+    log.info("%s (%s): cached", item.key, item.type)
+    return PassResult(item.key, item.type, key, True, time.perf_counter() - started, output, meta.get("report", {}))
+
+
+def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress):
+    work = cache.work_dir(key)
+    ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, data_configs=data_configs,
+                      accelerator=item.host.accelerator(), cache_dir=cache.root,
+                      logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=show_progress,
+                      checkpoint_dir=cache.checkpoint_dir(key))
+    log.info("%s (%s): running on %s", item.key, item.type, item.host.key)
+    started = time.perf_counter()
+    try:
+        output = item.host.run_pass(item.instance, model, ctx)
+    except OlivineError:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    except Exception as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise PassError(f"passes.{item.key} ({item.type}) failed: {type(exc).__name__}: {exc}") from exc
+    seconds = time.perf_counter() - started
+    output = output.with_metadata(producer=item.type, pass_key=item.key)
+    ctx.report["seconds"] = round(seconds, 3)
+    stored = cache.commit(key, work, output, {"report": ctx.report, "pass": item.type, "seconds": seconds})
+    return stored, ctx.report

@@ -1,0 +1,87 @@
+"""Pass: one step of a workflow, from one ModelRef to another."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from olivine.component import Component, StrictConfig
+from olivine.models import ModelRef
+from olivine.progress import Progress
+
+
+@dataclass
+class Accelerator:
+    """The device and execution provider a pass or evaluation targets."""
+
+    device: str = "cpu"
+    execution_provider: str = "CPUExecutionProvider"
+
+
+@dataclass
+class ValidationContext:
+    """What a pass may check before any work: paths, data configs, the target accelerator."""
+
+    path: str
+    workflow_dir: Path
+    data_config_names: tuple[str, ...] = ()
+    data_configs: dict[str, Any] = field(default_factory=dict)
+    accelerator: Accelerator = field(default_factory=Accelerator)
+    input_model: ModelRef | None = None
+
+    def resolve_path(self, value: str | Path) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.workflow_dir / path)
+
+
+@dataclass
+class PassContext:
+    """What a running pass gets: a fresh output folder, data configs, accelerator, logging, progress."""
+
+    output_dir: Path
+    workflow_dir: Path
+    data_configs: dict[str, Any] = field(default_factory=dict)
+    accelerator: Accelerator = field(default_factory=Accelerator)
+    cache_dir: Path | None = None
+    checkpoint_dir: Path | None = None
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("olivine.pass"))
+    report: dict[str, Any] = field(default_factory=dict)
+    show_progress: bool = True
+
+    def resolve_path(self, value: str | Path) -> Path:
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else (self.workflow_dir / path)
+
+    def data_config(self, name: str) -> Any:
+        return self.data_configs[name]
+
+    def note(self, message: str) -> None:
+        """Add a line to this pass's entry in the run report (and the log)."""
+        self.report.setdefault("notes", []).append(message)
+        self.logger.info(message)
+
+    def progress(self, total: int | None, description: str) -> Progress:
+        return Progress(total, description, enabled=self.show_progress, logger=self.logger)
+
+
+class Pass(Component):
+    """Base of every pass. Subclasses set ``name``, ``accepts``, ``produces``, ``Config``, ``run``."""
+
+    accepts: ClassVar[tuple[str, ...]] = ("hf",)
+    produces: ClassVar[str] = "hf"
+    Config: ClassVar[type[StrictConfig]] = StrictConfig
+
+    def __init__(self, config: StrictConfig | None = None):
+        self.config = config if config is not None else self.Config()
+
+    def validate(self, ctx: ValidationContext) -> None:
+        """Check what can be checked before any work; raise ConfigError naming ``ctx.path`` keys."""
+
+    def output_format(self, input_format: str) -> str:
+        """Format this pass produces from ``input_format`` (override when it depends on config)."""
+        return self.produces
+
+    def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
+        raise NotImplementedError(f"{type(self).__name__}.run")

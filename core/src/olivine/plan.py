@@ -1,0 +1,234 @@
+"""Validate a loaded workflow against the installed plugins and turn it into a runnable Plan.
+
+Everything here is checked before any heavy work: types installed, configs valid, files present,
+systems available, and the chain of model formats possible from the input model to the last pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from olivine.config.loader import LoadedWorkflow
+from olivine.config.schema import EvaluatorConfig, MetricConfig, PassEntry
+from olivine.data import validate_data_config
+from olivine.errors import ConfigError, ConfigErrors, OlivineError
+from olivine.evaluators import Evaluator
+from olivine.inputs import input_format, is_resource_ref, locate_model_path
+from olivine.passes import Pass, ValidationContext
+from olivine.plugins import Plugins
+from olivine.suggest import did_you_mean
+from olivine.systems import System
+
+DEFAULT_SYSTEM = "local_system"
+
+
+@dataclass
+class PlannedPass:
+    key: str
+    type: str
+    instance: Pass
+    raw_config: dict[str, Any]
+    version: str
+    distribution: str
+    host: System
+    input_format: str
+    output_format: str
+
+
+@dataclass
+class PlannedMetric:
+    config: MetricConfig
+    evaluator: Evaluator
+    version: str
+
+
+@dataclass
+class Plan:
+    workflow: LoadedWorkflow
+    input_path: Path | None
+    input_format: str
+    passes: list[PlannedPass]
+    host: System
+    target: System
+    metrics: list[PlannedMetric] = field(default_factory=list)
+    evaluator_name: str | None = None
+
+
+class _Collector:
+    """Gathers every error of one validation so the user fixes them in one go."""
+
+    def __init__(self, loaded: LoadedWorkflow):
+        self.loaded = loaded
+        self.errors: list[ConfigError] = []
+
+    def add(self, error: OlivineError) -> None:
+        items = error.errors if isinstance(error, ConfigErrors) else [error]
+        for item in items:
+            if isinstance(item, ConfigError):
+                self.errors.append(ConfigError(self.loaded.user_path(item.path), item.message, item.hint))
+            else:
+                self.errors.append(ConfigError("", str(item)))
+
+    def run(self, func, *args):
+        try:
+            return func(*args)
+        except OlivineError as exc:
+            self.add(exc)
+            return None
+
+
+def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
+    errors = _Collector(loaded)
+    cfg = loaded.config
+    wdir = loaded.workflow_dir
+    systems = _systems(loaded, plugins, errors)
+    host = _pick_system(cfg.engine.host, "engine.host", systems, errors)
+    target = _pick_system(cfg.engine.target, "engine.target", systems, errors)
+    input_path = errors.run(_input_path, loaded, plugins)
+    fmt = input_format(cfg.input_model, input_path)
+    for i, data in enumerate(cfg.data_configs):
+        for err in validate_data_config(data, f"data_configs[{i}]", wdir):
+            errors.add(err)
+    _duplicate_data_names(loaded, errors)
+    vctx = ValidationContext(path="", workflow_dir=wdir, data_config_names=tuple(d.name for d in cfg.data_configs),
+                             data_configs={d.name: d for d in cfg.data_configs},
+                             accelerator=target.accelerator() if target else None)
+    passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
+    evaluator_name, metrics = _metrics(loaded, plugins, vctx, errors)
+    for system in {id(s): s for s in [host, target, *systems.values()] if s}.values():
+        errors.run(system.check, vctx)
+    if errors.errors:
+        raise ConfigErrors(errors.errors)
+    return Plan(loaded, input_path, fmt, passes, host, target, metrics, evaluator_name)
+
+
+def _systems(loaded: LoadedWorkflow, plugins: Plugins, errors: _Collector) -> dict[str, System]:
+    systems: dict[str, System] = {}
+    for key, entry in loaded.config.systems.items():
+        path = f"systems.{key}"
+        cls = errors.run(plugins.systems.get, entry.type, f"{path}.type")
+        if cls is None:
+            continue
+        config = errors.run(cls.parse_config, entry.system_config(), path)
+        if config is not None:
+            systems[key] = cls(config, key=key)
+    return systems
+
+
+def _pick_system(name: str | None, path: str, systems: dict[str, System], errors: _Collector) -> System | None:
+    if name is None:
+        from olivine.builtin.local_system import LocalSystem
+
+        return LocalSystem(key=DEFAULT_SYSTEM)
+    if name in systems:
+        return systems[name]
+    if name not in errors.loaded.config.systems:
+        errors.add(ConfigError(path, f"no system named {name!r}",
+                               did_you_mean(name, systems) or f"systems defined: {', '.join(systems) or 'none'}"))
+    return None
+
+
+def _input_path(loaded: LoadedWorkflow, plugins: Plugins) -> Path | None:
+    model = loaded.config.input_model
+    value = model.model_path
+    if is_resource_ref(value):
+        _resource_for(value, plugins, "input_model.model_path")
+        return None
+    return locate_model_path(value, loaded.workflow_dir, "input_model.model_path")
+
+
+def _resource_for(value: Any, plugins: Plugins, path: str):
+    from olivine.resource_refs import resource_from
+
+    return resource_from(value, plugins, path)
+
+
+def _duplicate_data_names(loaded: LoadedWorkflow, errors: _Collector) -> None:
+    seen: set[str] = set()
+    for i, data in enumerate(loaded.config.data_configs):
+        if data.name in seen:
+            errors.add(ConfigError(f"data_configs[{i}].name", f"duplicate data config name {data.name!r}"))
+        seen.add(data.name)
+
+
+def _passes(loaded, plugins, systems, host, fmt, vctx, errors) -> list[PlannedPass]:
+    planned = []
+    current = fmt
+    for key, entry in loaded.config.passes.items():
+        item = _plan_pass(key, entry, plugins, systems, host, current, vctx, errors)
+        if item is None:
+            current = None
+            continue
+        planned.append(item)
+        current = item.output_format
+    return planned
+
+
+def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx, errors) -> PlannedPass | None:
+    path = f"passes.{key}"
+    registered = errors.run(plugins.passes.entry, entry.type, f"{path}.type")
+    if registered is None:
+        return None
+    cls = registered.cls
+    config = errors.run(cls.parse_config, entry.pass_config(), path)
+    if config is None:
+        return None
+    instance = cls(config)
+    pass_host = host
+    if entry.host:
+        pass_host = _pick_system(entry.host, f"{path}.host", systems, errors)
+    errors.run(instance.validate, ValidationContext(**{**vctx.__dict__, "path": path}))
+    if current is not None and current not in cls.accepts:
+        hint = _chain_hint(current, cls.accepts)
+        errors.add(ConfigError(f"{path}.type", f"{entry.type} accepts {', '.join(cls.accepts)} models, "
+                               f"but the model reaching it is {current}", hint))
+        return None
+    out = instance.output_format(current) if current else cls.produces
+    return PlannedPass(key, entry.type, instance, entry.pass_config(), registered.version,
+                       registered.distribution, pass_host, current or "", out)
+
+
+def _chain_hint(current: str, accepts: tuple[str, ...]) -> str | None:
+    if current == "hf+adapter" and "hf" in accepts:
+        return "add a MergeAdapterWeights pass before it"
+    return None
+
+
+def _metrics(loaded, plugins, vctx, errors) -> tuple[str | None, list[PlannedMetric]]:
+    cfg = loaded.config
+    name = cfg.engine.evaluator
+    if name is None:
+        return None, []
+    if name not in cfg.evaluators:
+        errors.add(ConfigError("engine.evaluator", f"no evaluator named {name!r}",
+                               did_you_mean(name, cfg.evaluators) or f"evaluators defined: "
+                               f"{', '.join(cfg.evaluators) or 'none'}"))
+        return name, []
+    return name, _planned_metrics(name, cfg.evaluators[name], plugins, vctx, errors)
+
+
+def _planned_metrics(name: str, evaluator: EvaluatorConfig, plugins, vctx, errors) -> list[PlannedMetric]:
+    planned = []
+    for i, metric in enumerate(evaluator.metrics):
+        path = f"evaluators.{name}.metrics[{i}]"
+        registered = errors.run(plugins.evaluators.entry, metric.type, f"{path}.type")
+        if registered is None:
+            continue
+        if isinstance(metric.data_config, str) and metric.data_config not in vctx.data_config_names:
+            errors.add(ConfigError(f"{path}.data_config", f"no data config named {metric.data_config!r}",
+                                   did_you_mean(metric.data_config, vctx.data_config_names)))
+        cls = registered.cls
+        for j, sub in enumerate(metric.sub_types):
+            if cls.sub_types and sub.name not in cls.sub_types:
+                errors.add(ConfigError(f"{path}.sub_types[{j}].name", f"unknown {metric.type} sub type "
+                                       f"{sub.name!r}", did_you_mean(sub.name, cls.sub_types)
+                                       or f"known: {', '.join(cls.sub_types)}"))
+        config = errors.run(cls.parse_config, metric.user_config, f"{path}.user_config")
+        if config is None:
+            continue
+        instance = cls(config)
+        errors.run(instance.validate, ValidationContext(**{**vctx.__dict__, "path": path}))
+        planned.append(PlannedMetric(metric, instance, registered.version))
+    return planned

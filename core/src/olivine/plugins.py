@@ -1,0 +1,199 @@
+"""Loading plugins: built-ins plus the ``olivine`` entry-point group, each failure isolated."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from olivine import hookspecs
+from olivine.errors import DuplicateNameError, PluginLoadError
+from olivine.evaluators import Evaluator
+from olivine.passes import Pass
+from olivine.registry import Registry
+from olivine.resources import Resource
+from olivine.systems import System
+
+ENTRY_POINT_GROUP = "olivine"
+BUILTIN_MODULES = ("olivine.builtin.hooks",)
+HOOK_KINDS = {
+    "register_passes": "passes",
+    "register_systems": "systems",
+    "register_evaluators": "evaluators",
+    "register_resources": "resources",
+}
+log = logging.getLogger("olivine.plugins")
+
+
+@dataclass
+class PluginInfo:
+    """One loaded (or failed) plugin as ``olivine plugins`` shows it."""
+
+    name: str
+    distribution: str
+    version: str
+    module: str
+    hooks: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "distribution": self.distribution, "version": self.version,
+                "module": self.module, "hooks": self.hooks, "error": self.error}
+
+
+class Plugins:
+    """The plugin manager and the registries it filled."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("olivine")
+        self.pm.add_hookspecs(hookspecs)
+        self.infos: list[PluginInfo] = []
+        self.passes: Registry[Pass] = Registry("pass", Pass)
+        self.systems: Registry[System] = Registry("system", System)
+        self.evaluators: Registry[Evaluator] = Registry("evaluator", Evaluator)
+        self.resources: Registry[Resource] = Registry("resource", Resource)
+
+    def registry(self, kind: str) -> Registry:
+        return getattr(self, kind)
+
+    def failures(self) -> list[PluginInfo]:
+        return [info for info in self.infos if info.error]
+
+    def call_register_commands(self, cli: Any) -> None:
+        """Let each plugin add CLI commands; a failing plugin is recorded, not fatal."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            info = self._info_for(impl.plugin_name)
+            try:
+                impl.function(**_kwargs(impl, {"cli": cli}))
+            except Exception as exc:  # noqa: BLE001 - isolate third-party failures
+                self._record_failure(info, f"register_commands failed: {exc!r}")
+
+    def _info_for(self, plugin_name: str) -> PluginInfo:
+        return next(info for info in self.infos if info.name == plugin_name)
+
+    def _record_failure(self, info: PluginInfo, message: str) -> None:
+        info.error = message
+        log.warning("plugin %s (%s) failed: %s", info.name, info.distribution, message)
+        if strict_plugins():
+            raise PluginLoadError(f"plugin {info.name} ({info.distribution}) failed: {message}")
+
+
+def strict_plugins() -> bool:
+    return os.environ.get("OLIVINE_STRICT_PLUGINS", "").lower() in ("1", "true", "yes")
+
+
+def selected_plugins() -> set[str] | None:
+    value = os.environ.get("OLIVINE_LOAD_PLUGINS")
+    if value is None:
+        return None
+    return {name.strip() for name in value.split(",") if name.strip()}
+
+
+_loaded: Plugins | None = None
+
+
+def get_plugins(reload: bool = False) -> Plugins:
+    """The process-wide plugin set, loaded on first use (never at import of the CLI)."""
+    global _loaded
+    if _loaded is None or reload:
+        _loaded = load_plugins()
+    return _loaded
+
+
+def load_plugins() -> Plugins:
+    plugins = Plugins()
+    from olivine import __version__
+
+    for module_name in BUILTIN_MODULES:
+        module = importlib.import_module(module_name)
+        _register_module(plugins, module, PluginInfo("builtin", "olivine", __version__, module_name))
+    for ep, module, error in _entry_point_modules():
+        dist, version = _distribution_of(ep)
+        info = PluginInfo(ep.name, dist, version, ep.value)
+        if error is not None:
+            plugins.infos.append(info)
+            plugins._record_failure(info, f"{type(error).__name__}: {error}")
+            continue
+        _register_module(plugins, module, info)
+    _fill_registries(plugins)
+    return plugins
+
+
+def _entry_point_modules():
+    """Yield (entry point, module or None, error or None) for the selected entry points."""
+    from stevedore import ExtensionManager
+
+    failures: list[tuple[Any, Exception]] = []
+    manager = ExtensionManager(
+        namespace=ENTRY_POINT_GROUP, invoke_on_load=False,
+        on_load_failure_callback=lambda _mgr, ep, err: failures.append((ep, err)),
+    )
+    wanted = selected_plugins()
+    for ext in manager.extensions:
+        if wanted is None or ext.name in wanted:
+            yield ext.entry_point, ext.plugin, None
+    for ep, err in failures:
+        if wanted is None or ep.name in wanted:
+            log.debug("plugin %s failed to import", ep.name, exc_info=err)
+            yield ep, None, err
+
+
+def _distribution_of(ep: Any) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        dist = _distributions_by_entry_point().get((ep.name, ep.value))
+    if dist is None:
+        return "unknown", "unknown"
+    return dist.metadata["Name"], dist.version
+
+
+_dist_map: dict[tuple[str, str], Any] | None = None
+
+
+def _distributions_by_entry_point() -> dict[tuple[str, str], Any]:
+    global _dist_map
+    if _dist_map is None:
+        _dist_map = {(ep.name, ep.value): ep.dist
+                     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    return _dist_map
+
+
+def _register_module(plugins: Plugins, module: ModuleType, info: PluginInfo) -> None:
+    plugins.infos.append(info)
+    try:
+        plugins.pm.register(module, name=info.name)
+        plugins.pm.check_pending()
+    except Exception as exc:  # noqa: BLE001 - a misspelled hook fails only this plugin
+        if plugins.pm.is_registered(module):
+            plugins.pm.unregister(module)
+        plugins._record_failure(info, f"invalid hooks: {exc}")
+        return
+    info.hooks = sorted(caller.name for caller in plugins.pm.get_hookcallers(module) or [])
+
+
+def _fill_registries(plugins: Plugins) -> None:
+    for hook_name, kind in HOOK_KINDS.items():
+        registry = plugins.registry(kind)
+        for impl in getattr(plugins.pm.hook, hook_name).get_hookimpls():
+            info = plugins._info_for(impl.plugin_name)
+            if info.error:
+                continue
+
+            def register(cls, _info=info, _registry=registry):
+                _registry.add(cls, _info.name, _info.distribution, _info.version)
+
+            try:
+                impl.function(**_kwargs(impl, {"register": register}))
+            except (PluginLoadError, DuplicateNameError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - isolate third-party failures
+                plugins._record_failure(info, f"{hook_name} failed: {exc!r}")
+
+
+def _kwargs(impl: Any, available: dict[str, Any]) -> dict[str, Any]:
+    return {name: available[name] for name in impl.argnames if name in available}

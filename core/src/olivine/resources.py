@@ -1,0 +1,36 @@
+"""Resource: a config reference (``{"type": ..., "config": ...}`` or a URI) resolved to a local path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from olivine.component import Component, StrictConfig
+
+
+@dataclass
+class ResourceContext:
+    """Where a resource may download to, and the workflow's own folder for relative paths."""
+
+    download_dir: Path
+    workflow_dir: Path
+    azureml_client: dict | None = None
+
+
+class Resource(Component):
+    """Base of every resource type. ``schemes`` lists URI schemes it claims (``azureml``)."""
+
+    schemes: ClassVar[tuple[str, ...]] = ()
+    Config: ClassVar[type[StrictConfig]] = StrictConfig
+
+    def __init__(self, config: StrictConfig | None = None, uri: str | None = None):
+        self.config = config if config is not None else self.Config()
+        self.uri = uri
+
+    def identity(self) -> str:
+        """A stable string naming what this resource points at (cache key of the download)."""
+        return self.uri or self.config.model_dump_json()
+
+    def fetch(self, ctx: ResourceContext) -> Path:
+        raise NotImplementedError

@@ -1,0 +1,68 @@
+"""System: where a pass runs and where a model is evaluated."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from olivine.component import Component, StrictConfig
+from olivine.models import ModelRef
+from olivine.passes import Accelerator, Pass, PassContext, ValidationContext
+
+if TYPE_CHECKING:
+    from olivine.evaluators import EvalContext, Evaluator
+
+DEVICE_DEFAULT_PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "gpu": ["CUDAExecutionProvider"],
+    "npu": ["QNNExecutionProvider"],
+}
+
+
+class AcceleratorConfig(StrictConfig):
+    """One accelerator of a system: ``{"device": "gpu", "execution_providers": [...]}``."""
+
+    device: str = "cpu"
+    execution_providers: list[str] = Field(default_factory=list)
+
+    def providers(self) -> list[str]:
+        return self.execution_providers or DEVICE_DEFAULT_PROVIDERS.get(self.device, ["CPUExecutionProvider"])
+
+
+class SystemConfig(StrictConfig):
+    """Fields every system has; Olive writes accelerators as ``["cpu"]`` or as objects."""
+
+    accelerators: list[AcceleratorConfig] = Field(default_factory=lambda: [AcceleratorConfig()])
+
+    @field_validator("accelerators", mode="before")
+    @classmethod
+    def _accept_device_strings(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"device": item} if isinstance(item, str) else item for item in value]
+        return value
+
+
+class System(Component):
+    """Base of every system. Subclasses implement ``run_pass`` and ``evaluate``."""
+
+    Config: ClassVar[type[StrictConfig]] = SystemConfig
+
+    def __init__(self, config: SystemConfig | None = None, key: str = ""):
+        self.config = config if config is not None else self.Config()
+        self.key = key or self.name
+
+    def check(self, ctx: ValidationContext) -> None:
+        """Raise ConfigError when this system cannot run here (platform, packages)."""
+
+    def accelerator(self, requested_providers: list[str] | None = None) -> Accelerator:
+        """The accelerator passes target: the first configured one, or the engine's EP list."""
+        first = self.config.accelerators[0] if self.config.accelerators else AcceleratorConfig()
+        providers = requested_providers or first.providers()
+        return Accelerator(device=first.device, execution_provider=providers[0])
+
+    def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
+        raise NotImplementedError
+
+    def evaluate(self, evaluator: Evaluator, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
+        raise NotImplementedError

@@ -20,7 +20,7 @@ def summary_table(run: dict[str, Any]) -> str:
             _human_size(stage.get("size_bytes", 0)),
         ])
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(header))]
-    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     footer = f"wall time {run.get('wall_seconds', 0):.2f}s, {run.get('cache_hits', 0)} cached pass(es)"
     if run.get("output_model"):

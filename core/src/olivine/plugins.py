@@ -94,6 +94,13 @@ def selected_plugins() -> set[str] | None:
     return {name.strip() for name in value.split(",") if name.strip()}
 
 
+def _extra_module_names() -> list[str]:
+    """OLIVINE_PLUGIN_MODULES=pkg.hooks,other.hooks registers hooks modules without installing them
+    (plugin development and tests), like pytest's ``-p``."""
+    value = os.environ.get("OLIVINE_PLUGIN_MODULES", "")
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 _loaded: Plugins | None = None
 
 
@@ -112,6 +119,15 @@ def load_plugins() -> Plugins:
     for module_name in BUILTIN_MODULES:
         module = importlib.import_module(module_name)
         _register_module(plugins, module, PluginInfo("builtin", "olivine", __version__, module_name))
+    for module_name in _extra_module_names():
+        info = PluginInfo(module_name, "local", "0", module_name)
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # noqa: BLE001 - same isolation as installed plugins
+            plugins.infos.append(info)
+            plugins._record_failure(info, f"{type(exc).__name__}: {exc}")
+            continue
+        _register_module(plugins, module, info)
     for ep, module, error in _entry_point_modules():
         dist, version = _distribution_of(ep)
         info = PluginInfo(ep.name, dist, version, ep.value)

@@ -1,0 +1,30 @@
+"""Helpers for core tests: run the CLI like a user, write workflow files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def olivine_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
+                timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real CLI in a subprocess, as a user would."""
+    return subprocess.run([sys.executable, "-m", "olivine", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def write_workflow(folder: Path, config: dict, name: str = "workflow.json") -> Path:
+    path = folder / name
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
+def touch_workflow(model: Path, labels=("a", "b", "c"), **engine) -> dict:
+    return {
+        "input_model": {"type": "HfModel", "model_path": str(model)},
+        "passes": {label: {"type": "Touch", "label": label} for label in labels},
+        "engine": {"cache_dir": "cache", "output_dir": "out", **engine},
+    }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Create .venv with olivine core and every plugin in this repo installed editable (CPU-only torch).
+# Idempotent: skips the install when nothing it depends on changed since the last one.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+VENV=.venv
+STAMP=$VENV/.olivine-setup-stamp
+plugins=$(ls -d plugins/*/ 2>/dev/null | sed 's#/$##' | while read -r p; do [ -f "$p/pyproject.toml" ] && echo "$p"; done)
+want=$(cat core/pyproject.toml $(for p in $plugins; do echo "$p/pyproject.toml"; done) scripts/setup.sh | sha256sum | cut -c1-16)
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
+  exit 0
+fi
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
+$PIP install --upgrade pip
+# The CPU wheel of torch first: a bare requirement would pull a multi-GB CUDA build.
+$PIP install "torch==2.13.0"
+editable=(-e "core[hf,search]")
+for p in $plugins; do editable+=(-e "$p"); done
+$PIP install "${editable[@]}" pytest ruff
+echo "$want" > "$STAMP"
+echo "olivine installed in $VENV ($(echo $plugins | wc -w) plugins)"

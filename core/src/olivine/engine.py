@@ -49,9 +49,9 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
     model = materialize.input_model(plan, plugins, cache)
     data_configs, data_keys = materialize.data_configs(plan, plugins, cache)
 
-    def evaluate(ref: ModelRef) -> dict[str, Any]:
-        return evaluate_model(ref, plan.metrics, plan.target, cache, data_configs, data_keys,
-                              loaded.workflow_dir, show_progress) if plan.metrics else {}
+    def evaluate(ref: ModelRef, metrics=plan.metrics) -> dict[str, Any]:
+        return evaluate_model(ref, metrics, plan.target, cache, data_configs, data_keys,
+                              loaded.workflow_dir, show_progress) if metrics else {}
 
     stages = []
     if plan.metrics and loaded.config.engine.evaluate_input_model:
@@ -61,8 +61,8 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
         result = run_pass(item, model, cache, data_configs, data_keys, loaded.workflow_dir, show_progress)
         results.append(result)
         model = result.model
-        evaluate_here = item is plan.passes[-1] or bool(loaded.config.passes[item.key].evaluator)
-        stages.append(_stage(item.key, model, evaluate(model) if evaluate_here else {}, result))
+        metrics = item.metrics or (plan.metrics if item is plan.passes[-1] else [])
+        stages.append(_stage(item.key, model, evaluate(model, metrics), result))
     run_record = _run_record(loaded, plan, cache, results, stages, time.perf_counter() - started)
     published = publish(out_dir, model if plan.passes else None, run_record)
     return RunOutcome(plan, out_dir, run_record, published, results)

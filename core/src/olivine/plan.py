@@ -35,6 +35,7 @@ class PlannedPass:
     host: System
     input_format: str
     output_format: str
+    metrics: list[PlannedMetric] = field(default_factory=list)
 
 
 @dataclass
@@ -97,6 +98,7 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
                              accelerator=target.accelerator() if target else None)
     passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
     evaluator_name, metrics = _metrics(loaded, plugins, vctx, errors)
+    _pass_metrics(loaded, plugins, passes, vctx, errors)
     for system in {id(s): s for s in [host, target, *systems.values()] if s}.values():
         errors.run(system.check, vctx)
     if errors.errors:
@@ -197,16 +199,29 @@ def _chain_hint(current: str, accepts: tuple[str, ...]) -> str | None:
 
 
 def _metrics(loaded, plugins, vctx, errors) -> tuple[str | None, list[PlannedMetric]]:
-    cfg = loaded.config
-    name = cfg.engine.evaluator
+    name = loaded.config.engine.evaluator
+    evaluator = _named_evaluator(loaded, name, "engine.evaluator", errors)
+    return name, _planned_metrics(name, evaluator, plugins, vctx, errors) if evaluator else []
+
+
+def _named_evaluator(loaded, name: str | None, path: str, errors: _Collector) -> EvaluatorConfig | None:
+    evaluators = loaded.config.evaluators
     if name is None:
-        return None, []
-    if name not in cfg.evaluators:
-        errors.add(ConfigError("engine.evaluator", f"no evaluator named {name!r}",
-                               did_you_mean(name, cfg.evaluators) or f"evaluators defined: "
-                               f"{', '.join(cfg.evaluators) or 'none'}"))
-        return name, []
-    return name, _planned_metrics(name, cfg.evaluators[name], plugins, vctx, errors)
+        return None
+    if name not in evaluators:
+        errors.add(ConfigError(path, f"no evaluator named {name!r}", did_you_mean(name, evaluators)
+                               or f"evaluators defined: {', '.join(evaluators) or 'none'}"))
+        return None
+    return evaluators[name]
+
+
+def _pass_metrics(loaded, plugins, passes: list[PlannedPass], vctx, errors) -> None:
+    """A pass entry's own ``evaluator`` evaluates that pass's output (per-stage reports)."""
+    for item in passes:
+        name = loaded.config.passes[item.key].evaluator
+        evaluator = _named_evaluator(loaded, name, f"passes.{item.key}.evaluator", errors)
+        if evaluator is not None:
+            item.metrics = _planned_metrics(name, evaluator, plugins, vctx, errors)
 
 
 def _planned_metrics(name: str, evaluator: EvaluatorConfig, plugins, vctx, errors) -> list[PlannedMetric]:

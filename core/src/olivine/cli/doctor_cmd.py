@@ -1,0 +1,178 @@
+"""``olivine doctor``: what this environment can run, and what is broken in it with the fix."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import click
+
+
+@click.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def doctor_cmd(as_json: bool) -> None:
+    """Check Python, torch, onnxruntime flavours and providers, and every plugin's requirements."""
+    report = doctor_report()
+    click.echo(json.dumps(report, indent=2) if as_json else render(report))
+    if report["problems"]:
+        sys.exit(1)
+
+
+def doctor_report(distributions: Iterable[Any] | None = None) -> dict[str, Any]:
+    """The whole report as JSON-ready data; ``distributions`` replaces installed packages (tests)."""
+    from olivine import __version__, providers
+
+    items = providers.installed(distributions)
+    report = {
+        "olivine": __version__,
+        "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
+                   "executable": sys.executable},
+        "platform": {"system": providers.platform_name(), "release": platform.release(),
+                     "machine": platform.machine()},
+        "torch": torch_info(),
+        "bitsandbytes": {"version": _version("bitsandbytes")},
+        "runtimes": runtime_info(items),
+        "conflicts": [c.as_json() for c in providers.conflicts(items)],
+        "plugins": plugin_info(),
+    }
+    report["problems"] = problems(report)
+    return report
+
+
+def torch_info() -> dict[str, Any]:
+    version = _version("torch")
+    if version is None:
+        return {"version": None}
+    try:
+        import torch
+    except Exception as exc:  # noqa: BLE001 - a broken torch is part of the report
+        return {"version": version, "error": f"{type(exc).__name__}: {exc}"}
+    cuda = torch.cuda.is_available()
+    return {"version": version, "cuda_build": torch.version.cuda, "cuda_available": cuda,
+            "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []}
+
+
+def runtime_info(items: list) -> list[dict[str, Any]]:
+    """Each installed onnxruntime / onnxruntime-genai flavour with what its import package reports."""
+    from olivine import providers
+
+    rows = []
+    for namespace in (providers.ORT, providers.GENAI):
+        flavours = providers.in_namespace(items, namespace)
+        if not flavours:
+            continue
+        error = providers.import_error(namespace)
+        available = None if error else providers.available_providers(namespace)
+        for item in flavours:
+            rows.append({**item.as_json(), "available_providers": available, "import_error": error})
+    return rows
+
+
+def plugin_info() -> list[dict[str, Any]]:
+    from olivine.plugins import get_plugins
+
+    rows = []
+    for info in get_plugins().infos:
+        rows.append({"name": info.name, "distribution": info.distribution, "version": info.version,
+                     "error": info.error, "requirements": requirement_checks(info.distribution)})
+    return rows
+
+
+def requirement_checks(distribution: str) -> list[dict[str, Any]]:
+    """Each declared requirement of ``distribution`` (this environment's markers) and whether it is met."""
+    try:
+        requires = importlib.metadata.distribution(distribution).requires or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:
+        return [{"requirement": text, "installed": None, "ok": None, "problem": "not checked (no packaging)"}
+                for text in requires]
+    checks = []
+    for text in requires:
+        req = Requirement(text)
+        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+            continue
+        checks.append(_requirement_check(req))
+    return checks
+
+
+def _requirement_check(req: Any) -> dict[str, Any]:
+    installed = _version(req.name)
+    problem = None
+    if installed is None:
+        problem = f"{req.name} is not installed"
+    elif req.specifier and not req.specifier.contains(installed, prereleases=True):
+        problem = f"{req.name} {installed} is installed, {req} is required"
+    return {"requirement": str(req), "installed": installed, "ok": problem is None, "problem": problem}
+
+
+def problems(report: dict[str, Any]) -> list[str]:
+    found = [f"{c['message']}; fix: {c['fix']}" for c in report["conflicts"]]
+    for row in report["runtimes"]:
+        if row["import_error"]:
+            found.append(f"{row['distribution']} is installed but does not import: {row['import_error']}")
+    if report["torch"].get("error"):
+        found.append(f"torch does not import: {report['torch']['error']}")
+    for plugin in report["plugins"]:
+        if plugin["error"]:
+            found.append(f"plugin {plugin['name']} ({plugin['distribution']}) failed to load: {plugin['error']}")
+        for check in plugin["requirements"]:
+            if check["ok"] is False:
+                found.append(f"plugin {plugin['name']} ({plugin['distribution']}): {check['problem']}")
+    return list(dict.fromkeys(found))
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [f"olivine      {report['olivine']}",
+             f"python       {report['python']['version']} ({report['python']['executable']})",
+             f"platform     {report['platform']['system']} {report['platform']['release']} "
+             f"{report['platform']['machine']}",
+             f"torch        {_torch_line(report['torch'])}",
+             f"bitsandbytes {report['bitsandbytes']['version'] or 'not installed'}",
+             "runtimes"]
+    for row in report["runtimes"] or [{"distribution": "onnxruntime", "version": None}]:
+        lines.append(f"  {_runtime_line(row)}")
+    lines.append("plugins")
+    for plugin in report["plugins"]:
+        bad = [c["problem"] for c in plugin["requirements"] if c["ok"] is False]
+        status = f"FAILED: {plugin['error']}" if plugin["error"] else ("; ".join(bad) if bad else "ok")
+        lines.append(f"  {plugin['name']:<14} {plugin['distribution']} {plugin['version']}  {status}")
+    if report["problems"]:
+        lines.append("problems")
+        lines.extend(f"  - {problem}" for problem in report["problems"])
+    else:
+        lines.append("no problems found")
+    return "\n".join(lines)
+
+
+def _torch_line(info: dict[str, Any]) -> str:
+    if info["version"] is None:
+        return "not installed"
+    if info.get("error"):
+        return f"{info['version']}  does not import: {info['error']}"
+    if info["cuda_available"]:
+        return f"{info['version']}  CUDA {info['cuda_build']}: {', '.join(info['devices'])}"
+    build = f"CUDA {info['cuda_build']} build, no GPU visible" if info["cuda_build"] else "CPU-only build"
+    return f"{info['version']}  CUDA: not available ({build})"
+
+
+def _runtime_line(row: dict[str, Any]) -> str:
+    if row.get("version") is None:
+        return "onnxruntime  not installed"
+    head = f"{row['distribution']} {row['version']} ({row['flavour']})"
+    if row["import_error"]:
+        return f"{head}  does not import: {row['import_error']}"
+    return f"{head}  providers: {', '.join(row['available_providers'] or []) or 'none'}"
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None

@@ -1,0 +1,55 @@
+"""HuggingfaceContainer: a data config's local files read through ``datasets``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from olivine.config.schema import DataConfig
+from olivine.data.options import LoadOptions, PreProcessOptions
+from olivine.errors import ConfigError
+
+log = logging.getLogger("olivine.data")
+
+
+class HuggingfaceContainer:
+    """One data config: its rows (``datasets.Dataset``) and its text pre-processing options."""
+
+    def __init__(self, data_config: DataConfig):
+        self.config = data_config
+        self.name = data_config.name
+        self.load = LoadOptions.model_validate(data_config.load_dataset_config)
+        self.pre = PreProcessOptions.model_validate(data_config.pre_process_data_config)
+
+    def rows(self):
+        """The selected split as a ``datasets.Dataset``, with ``col_filters`` applied."""
+        import datasets
+
+        datasets.utils.logging.set_verbosity_error()
+        datasets.disable_progress_bars()
+        kwargs: dict[str, Any] = {"split": self.load.split}
+        for key, value in (("data_files", self.load.data_files), ("data_dir", self.load.data_dir),
+                           ("name", self.load.subset), ("trust_remote_code", self.load.trust_remote_code)):
+            if value is not None:
+                kwargs[key] = value
+        try:
+            dataset = datasets.load_dataset(self.load.builder(), **kwargs)
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            raise ConfigError(f"data config {self.name!r}", f"cannot load its data: {exc}") from exc
+        for column, value in self.load.col_filters.items():
+            dataset = dataset.filter(lambda row, c=column, v=value: row[c] == v)
+        if len(dataset) == 0:
+            raise ConfigError(f"data config {self.name!r}", f"split {self.load.split!r} has no rows")
+        return dataset
+
+    def records(self) -> list[dict[str, Any]]:
+        return self.rows().to_list()
+
+
+def container_for(data_config: DataConfig | HuggingfaceContainer) -> HuggingfaceContainer:
+    return data_config if isinstance(data_config, HuggingfaceContainer) else HuggingfaceContainer(data_config)
+
+
+def load_rows(data_config: DataConfig):
+    """The rows a data config selects, as a ``datasets.Dataset``."""
+    return container_for(data_config).rows()

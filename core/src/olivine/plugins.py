@@ -78,9 +78,9 @@ class Plugins:
 
     def _record_failure(self, info: PluginInfo, message: str) -> None:
         info.error = message
-        log.warning("plugin %s (%s) failed: %s", info.name, info.distribution, message)
-        if strict_plugins():
+        if strict_plugins():  # the CLI prints the error itself: one line, not a warning too
             raise PluginLoadError(f"plugin {info.name} ({info.distribution}) failed: {message}")
+        log.warning("plugin %s (%s) failed: %s", info.name, info.distribution, message)
 
 
 def strict_plugins() -> bool:
@@ -113,6 +113,8 @@ def get_plugins(reload: bool = False) -> Plugins:
 
 
 def load_plugins() -> Plugins:
+    global _dist_map
+    _dist_map = None  # distributions installed since the last load must be found too
     plugins = Plugins()
     from olivine import __version__
 

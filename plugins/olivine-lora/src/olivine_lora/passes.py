@@ -1,0 +1,65 @@
+"""The LoRA and QLoRA passes: config checks here, training in ``olivine_lora.run`` (imported when run)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from olivine import ConfigError, ModelRef, Pass, PassContext, ValidationContext
+from olivine.suggest import did_you_mean
+
+from olivine_lora import architectures
+from olivine_lora.config import LoRAConfig, QLoRAConfig
+
+
+class LoRA(Pass):
+    """Fine-tune a LoRA adapter on a Hugging Face model (output: the base plus a PEFT adapter)."""
+
+    name = "LoRA"
+    accepts = ("hf",)
+    produces = "hf+adapter"
+    Config = LoRAConfig
+
+    def validate(self, ctx: ValidationContext) -> None:
+        cfg = self.config
+        for key in ("train_data_config", "eval_data_config"):
+            name = getattr(cfg, key)
+            if name is not None and name not in ctx.data_config_names:
+                defined = ", ".join(ctx.data_config_names) or "none"
+                raise ConfigError(f"{ctx.path}.{key}", f"no data config named {name!r}",
+                                  did_you_mean(name, ctx.data_config_names) or f"data configs defined: {defined}")
+        if ctx.input_model is not None and ctx.input_model.format == "hf":
+            check_target_names(cfg.target_modules, architectures.model_type(ctx.input_model.path), ctx.path)
+
+    def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
+        from olivine_lora.run import run_lora
+
+        return run_lora(self.config, model, ctx, quantized=False)
+
+
+class QLoRA(LoRA):
+    """Fine-tune a LoRA adapter over a 4-bit (bitsandbytes NF4/FP4) copy of a Hugging Face model."""
+
+    name = "QLoRA"
+    Config = QLoRAConfig
+
+    def validate(self, ctx: ValidationContext) -> None:
+        super().validate(ctx)
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise ConfigError(f"{ctx.path}.type", "QLoRA needs bitsandbytes, which is not installed",
+                              "pip install 'olivine-lora[qlora]'")
+
+    def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
+        from olivine_lora.run import run_lora
+
+        return run_lora(self.config, model, ctx, quantized=True)
+
+
+def check_target_names(targets: list[str] | str | None, kind: str | None, path: str) -> None:
+    """Before any loading: a target that names no linear layer of a known architecture is an error."""
+    known = architectures.linear_layer_names(kind)
+    if known is None or not isinstance(targets, list):
+        return
+    for i, name in enumerate(targets):
+        if name.rsplit(".", 1)[-1] not in known:
+            raise ConfigError(f"{path}.target_modules[{i}]", f"{name!r} is not a linear layer of {kind} models",
+                              did_you_mean(name, known) or f"{kind} linear layers: {', '.join(known)}")

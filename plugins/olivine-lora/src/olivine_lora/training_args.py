@@ -1,0 +1,199 @@
+"""``training_args``: every Hugging Face TrainingArguments field by name, old names mapped to current ones.
+
+Checked without importing transformers: the field names come from the generated ``hf_fields`` module.
+The fields the training loop acts on are typed here; the others are accepted as they are and, when set,
+reported by the pass as having no effect.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_serializer, model_validator
+
+from olivine_lora import hf_fields
+
+# Old TrainingArguments names (and Olive's) -> current names. Values pass through unchanged unless
+# a converter below says otherwise.
+RENAMED = {
+    "evaluation_strategy": "eval_strategy",
+    "warmup_ratio": "warmup_steps",
+    "group_by_length": "train_sampling_strategy",
+    "gradient_checkpointing": "activation_checkpointing",
+    "gradient_checkpointing_kwargs": "activation_checkpointing_kwargs",
+    "per_gpu_train_batch_size": "per_device_train_batch_size",
+    "per_gpu_eval_batch_size": "per_device_eval_batch_size",
+    "no_cuda": "use_cpu",
+    "push_to_hub_token": "hub_token",
+    "push_to_hub_model_id": "hub_model_id",
+    "include_inputs_for_metrics": "include_for_metrics",
+    "torchdynamo": "torch_compile_backend",
+}
+
+# Old names with no current field: accepted so old configs run, reported as dropped.
+DROPPED = {
+    "overwrite_output_dir": "olivine writes every run to a fresh folder",
+    "logging_dir": "tensorboard events go to the pass output's tensorboard/ folder",
+    "save_safetensors": "adapters are always saved as safetensors",
+    "use_module_with_loss": "an onnxruntime-training option",
+    "use_ipex": "removed from transformers",
+    "use_mps_device": "removed from transformers",
+    "push_to_hub_organization": "removed from transformers",
+    "jit_mode_eval": "removed from transformers",
+    "tpu_num_cores": "removed from transformers",
+    "past_index": "removed from transformers",
+    "ray_scope": "removed from transformers",
+    "half_precision_backend": "removed from transformers",
+    "fp16_opt_level": "removed from transformers",
+    "fp16_backend": "removed from transformers",
+    "include_tokens_per_second": "the progress bar and report always show tokens/s",
+    "dispatch_batches": "removed from transformers",
+    "split_batches": "removed from transformers",
+}
+
+# Fields about infrastructure olivine owns (folders, logging, data loading, distribution): no note.
+INFRASTRUCTURE = frozenset({
+    "output_dir", "disable_tqdm", "log_level", "log_level_replica", "log_on_each_node", "logging_nan_inf_filter",
+    "run_name", "project", "do_train", "do_eval", "do_predict", "local_rank", "dataloader_num_workers",
+    "dataloader_pin_memory", "dataloader_persistent_workers", "dataloader_prefetch_factor",
+    "dataloader_multiprocessing_context", "dataloader_in_order", "remove_unused_columns", "label_names",
+    "skip_memory_metrics", "include_num_input_tokens_seen", "save_on_each_node", "save_only_model",
+    "resume_from_checkpoint", "average_tokens_across_devices", "ddp_find_unused_parameters", "ddp_bucket_cap_mb",
+    "ddp_broadcast_buffers", "ddp_static_graph", "ddp_backend", "ddp_timeout", "prediction_loss_only",
+    "eval_do_concat_batches", "eval_use_gather_object", "eval_accumulation_steps", "use_cache",
+    "length_column_name", "ignore_data_skip", "restore_callback_states_from_checkpoint",
+})
+
+ReportTo = Literal["none", "all", "tensorboard"]
+IntervalStrategy = Literal[hf_fields.INTERVAL_STRATEGIES]  # type: ignore[valid-type]
+SaveStrategy = Literal[hf_fields.SAVE_STRATEGIES]  # type: ignore[valid-type]
+Scheduler = Literal[hf_fields.SCHEDULERS]  # type: ignore[valid-type]
+Optimizer = Literal[hf_fields.OPTIMIZERS]  # type: ignore[valid-type]
+
+
+class _Honoured(BaseModel):
+    """The TrainingArguments fields the loop acts on. Defaults: Olive's where it sets one, else transformers'."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    seed: int = 42
+    data_seed: int | None = None
+    per_device_train_batch_size: int = Field(8, ge=1)
+    per_device_eval_batch_size: int = Field(8, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    num_train_epochs: float = Field(3.0, gt=0)
+    max_steps: int = -1
+    learning_rate: float = Field(2e-4, ge=0)
+    lr_scheduler_type: Scheduler = "constant"
+    lr_scheduler_kwargs: dict[str, Any] | None = None
+    warmup_steps: float = Field(0.03, ge=0)
+    optim: Optimizer = "adamw_torch_fused"
+    weight_decay: float = Field(0.0, ge=0)
+    adam_beta1: float = Field(0.9, ge=0, lt=1)
+    adam_beta2: float = Field(0.999, ge=0, lt=1)
+    adam_epsilon: float = Field(1e-8, gt=0)
+    max_grad_norm: float | None = 1.0
+    label_smoothing_factor: float = Field(0.0, ge=0, lt=1)
+    logging_strategy: IntervalStrategy = "steps"
+    logging_steps: float = Field(10, gt=0)
+    logging_first_step: bool = False
+    eval_strategy: IntervalStrategy | None = None
+    eval_steps: float | None = Field(None, gt=0)
+    eval_delay: float = Field(0, ge=0)
+    eval_on_start: bool = False
+    save_strategy: SaveStrategy = "steps"
+    save_steps: float | None = Field(None, gt=0)
+    save_total_limit: int | None = Field(None, ge=1)
+    report_to: ReportTo | list[ReportTo] | None = None
+    bf16: bool = False
+    fp16: bool = False
+    tf32: bool | None = None
+    activation_checkpointing: bool | None = None
+    activation_checkpointing_kwargs: dict[str, Any] | None = None
+    train_sampling_strategy: Literal["random", "sequential", "group_by_length", "batch_rebalance"] = "random"
+    dataloader_drop_last: bool = False
+    use_cpu: bool = False
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _current_names(cls, data: Any, handler):
+        if isinstance(data, BaseModel):
+            return data
+        raw = dict(data or {})
+        normalized, notes = normalize(raw)
+        instance = handler(normalized)
+        instance._raw = raw
+        instance._notes = notes
+        return instance
+
+    @model_serializer(mode="plain")
+    def _as_written(self) -> dict[str, Any]:
+        # The user's own keys: a config dumped and parsed again (cache key, run-pass spec) gives the same notes.
+        return dict(self._raw)
+
+    def notes(self) -> list[str]:
+        """One line per old name that was mapped or dropped."""
+        return list(self._notes)
+
+    def inert_fields(self) -> list[str]:
+        """Fields the user set that the training loop does not act on (reported as such)."""
+        return sorted(name for name in self.model_fields_set
+                      if name not in _Honoured.model_fields and name not in INFRASTRUCTURE)
+
+    def extra(self) -> dict[str, Any]:
+        """Set fields beyond the honoured ones, by current name."""
+        return {name: getattr(self, name) for name in self.model_fields_set if name not in _Honoured.model_fields}
+
+    def wants_tensorboard(self) -> bool:
+        report = self.report_to if isinstance(self.report_to, list) else [self.report_to]
+        return "tensorboard" in report or "all" in report
+
+
+def normalize(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Map old names to current ones; returns the new dict and one note per change."""
+    data = dict(raw)
+    notes: list[str] = []
+    extra = data.pop("extra_args", None)
+    if isinstance(extra, dict):
+        for key, value in extra.items():
+            data.setdefault(key, value)
+        notes.append("training_args.extra_args: merged into training_args")
+    for old, new in RENAMED.items():
+        if old not in data:
+            continue
+        value = data.pop(old)
+        if new in data:
+            notes.append(f"training_args.{old}: ignored, {new} is also set")
+            continue
+        converted = _convert(old, value)
+        if converted is not None:
+            data[new] = converted
+        notes.append(f"training_args.{old} -> {new} (renamed in transformers)")
+    for old, reason in DROPPED.items():
+        if old in data:
+            data.pop(old)
+            notes.append(f"training_args.{old}: dropped ({reason})")
+    return data, notes
+
+
+def _convert(old: str, value: Any) -> Any:
+    if old == "group_by_length":
+        return "group_by_length" if value else None
+    if old == "warmup_ratio" and isinstance(value, (int, float)) and value >= 1:
+        raise ValueError("warmup_ratio must be below 1")
+    if old == "include_inputs_for_metrics":
+        return ["inputs"] if value else []
+    return value
+
+
+def _build() -> type[_Honoured]:
+    others = {name: (Any, None) for name in hf_fields.FIELDS
+              if name not in _Honoured.model_fields and name not in ("gradient_checkpointing",
+                                                                     "gradient_checkpointing_kwargs")}
+    return create_model("TrainingArgs", __base__=_Honoured, __doc__=_Honoured.__doc__, **others)
+
+
+TrainingArgs = _build()

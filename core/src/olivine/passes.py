@@ -30,6 +30,8 @@ class ValidationContext:
     data_configs: dict[str, Any] = field(default_factory=dict)
     accelerator: Accelerator = field(default_factory=Accelerator)
     input_model: ModelRef | None = None
+    # Set when a system is checked: formats of the models it will evaluate (its providers must run them).
+    evaluated_formats: tuple[str, ...] = ()
 
     def resolve_path(self, value: str | Path) -> Path:
         path = Path(value).expanduser()

@@ -99,11 +99,22 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
     passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
     evaluator_name, metrics = _metrics(loaded, plugins, vctx, errors)
     _pass_metrics(loaded, plugins, passes, vctx, errors)
+    evaluated = _evaluated_formats(loaded, fmt, passes, metrics)
     for system in {id(s): s for s in [host, target, *systems.values()] if s}.values():
-        errors.run(system.check, vctx)
+        errors.run(system.check, ValidationContext(**{**vctx.__dict__,
+                                                      "evaluated_formats": evaluated if system is target else ()}))
     if errors.errors:
         raise ConfigErrors(errors.errors)
     return Plan(loaded, input_path, fmt, passes, host, target, metrics, evaluator_name)
+
+
+def _evaluated_formats(loaded: LoadedWorkflow, fmt: str, passes: list[PlannedPass],
+                       metrics: list[PlannedMetric]) -> tuple[str, ...]:
+    """Formats of the models the target will evaluate, as the engine schedules evaluations."""
+    stages = [(fmt, metrics)] if metrics and loaded.config.engine.evaluate_input_model else []
+    for item in passes:
+        stages.append((item.output_format, item.metrics or (metrics if item is passes[-1] else [])))
+    return tuple(sorted({f for f, planned in stages for m in planned if f in m.evaluator.accepts}))
 
 
 def _systems(loaded: LoadedWorkflow, plugins: Plugins, errors: _Collector) -> dict[str, System]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from olivine.errors import ConfigError, ConfigErrors
 from olivine.evaluators import EvalContext, Evaluator
 from olivine.models import ModelRef
-from olivine.passes import Pass, PassContext
+from olivine.passes import Pass, PassContext, ValidationContext
 from olivine.systems import System, SystemConfig
+
+# The runtime that runs each ONNX format, by the import namespace olivine.providers knows it under.
+ONNX_RUNTIMES = {"onnx": "onnxruntime", "onnx-genai": "onnxruntime_genai"}
 
 
 class LocalSystem(System):
@@ -14,8 +18,39 @@ class LocalSystem(System):
     name = "LocalSystem"
     Config = SystemConfig
 
+    def check(self, ctx: ValidationContext) -> None:
+        """Every execution provider asked for must run here when this system evaluates ONNX models.
+
+        Building for a provider (ModelBuilder for dml on Linux) needs nothing of it, so a system
+        that only hosts passes is not checked.
+        """
+        check_execution_providers(self, ctx)
+
     def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
         return pass_.run(model, ctx)
 
     def evaluate(self, evaluator: Evaluator, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
         return evaluator.evaluate(model, ctx)
+
+
+def check_execution_providers(system: System, ctx: ValidationContext) -> None:
+    """Raise ConfigErrors naming each configured provider that cannot run the evaluated ONNX formats."""
+    namespaces = [ONNX_RUNTIMES[f] for f in ctx.evaluated_formats if f in ONNX_RUNTIMES]
+    if not namespaces:
+        return
+    from olivine import providers
+
+    items = providers.installed()
+    errors = []
+    for i, accelerator in enumerate(system.config.accelerators):
+        for j, provider in enumerate(accelerator.providers()):
+            for namespace in namespaces:
+                problem = providers.provider_problem(provider, namespace, items)
+                if problem is not None:
+                    base = f"systems.{system.key}.accelerators[{i}]"
+                    # A provider the device implies (no list given) is reported at the device key.
+                    path = f"{base}.execution_providers[{j}]" if accelerator.execution_providers else f"{base}.device"
+                    errors.append(ConfigError(path, problem.message, problem.hint))
+                    break
+    if errors:
+        raise ConfigErrors(errors)

@@ -95,6 +95,7 @@ def test_simulated_conflict_is_named_with_the_fix():
     assert conflict.keep == "onnxruntime-gpu"
     assert conflict.fix == "pip uninstall -y onnxruntime onnxruntime-gpu && pip install onnxruntime-gpu"
     assert "share the import package 'onnxruntime'" in conflict.message
+    assert conflict.message.endswith("(keep onnxruntime-gpu: the installed onnxruntime-genai-cuda is built against it)")
     assert providers.describe(items) == "onnxruntime and onnxruntime-gpu (conflicting)"
 
 

@@ -84,12 +84,16 @@ class Conflict:
     namespace: str
     distributions: tuple[str, ...]
     keep: str
+    paired_with: str | None = None
 
     @property
     def message(self) -> str:
         names = ", ".join(self.distributions[:-1]) + f" and {self.distributions[-1]}"
-        return (f"{names} are installed together; they share the import package '{self.namespace}', "
+        text = (f"{names} are installed together; they share the import package '{self.namespace}', "
                 f"so the one installed last has silently overwritten the others")
+        if self.paired_with:
+            text += f" (keep {self.keep}: the installed {self.paired_with} is built against it)"
+        return text
 
     @property
     def fix(self) -> str:
@@ -98,6 +102,7 @@ class Conflict:
 
     def as_json(self) -> dict[str, Any]:
         return {"namespace": self.namespace, "distributions": list(self.distributions), "keep": self.keep,
+                "paired_with": self.paired_with,
                 "message": self.message, "fix": self.fix}
 
 
@@ -145,19 +150,19 @@ def conflicts(items: list[Installed] | None = None) -> list[Conflict]:
     for namespace in (ORT, GENAI):
         names = tuple(item.name for item in in_namespace(items, namespace))
         if len(names) > 1:
-            found.append(Conflict(namespace, names, _flavour_to_keep(namespace, names, items)))
+            found.append(Conflict(namespace, names, *_flavour_to_keep(namespace, names, items)))
     return found
 
 
-def _flavour_to_keep(namespace: str, names: tuple[str, ...], items: list[Installed]) -> str:
-    """The flavour matching the installed genai flavour, else the most specific (non-CPU) one."""
+def _flavour_to_keep(namespace: str, names: tuple[str, ...], items: list[Installed]) -> tuple[str, str | None]:
+    """The flavour the installed genai flavour is built against, else the most specific (non-CPU) one."""
     if namespace == ORT:
         for item in in_namespace(items, GENAI):
             pair = GENAI_PAIRS.get(item.name)
             if pair in names:
-                return pair
+                return pair, item.name
     accelerated = [name for name in names if FLAVOUR_BY_NAME[name].label != "CPU"]
-    return (accelerated or list(names))[0]
+    return (accelerated or list(names))[0], None
 
 
 def describe(items: list[Installed] | None = None, namespace: str = ORT) -> str:

@@ -1,4 +1,4 @@
-"""Built-in systems (and, through data/evaluation modules, evaluators) of olivine core."""
+"""Built-in systems and metric types of olivine core, registered like any plugin's."""
 
 from olivine.hookspecs import hookimpl
 
@@ -10,3 +10,14 @@ def register_systems(register):
 
     register(LocalSystem)
     register(PythonEnvironment)
+
+
+@hookimpl
+def register_evaluators(register):
+    from olivine.builtin.evaluators.accuracy import Accuracy
+    from olivine.builtin.evaluators.latency import Latency
+    from olivine.builtin.evaluators.perplexity import Perplexity
+    from olivine.builtin.evaluators.size import Size
+
+    for evaluator in (Accuracy, Perplexity, Latency, Size):
+        register(evaluator)

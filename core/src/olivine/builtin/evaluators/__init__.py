@@ -1,0 +1,1 @@
+"""Built-in metric types: accuracy, perplexity, latency, size. Heavy imports happen inside ``evaluate``."""

@@ -1,0 +1,104 @@
+"""accuracy: greedy generation after each prompt, compared (normalized) with the label."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field
+
+from olivine.builtin.evaluators.common import BuiltinEvaluator, RuntimeOptions, data_config, only, requested
+from olivine.errors import ConfigError
+from olivine.evaluators import EvalContext
+from olivine.models import ModelRef
+from olivine.passes import ValidationContext
+
+MISMATCHES_REPORTED = 5
+
+
+class Accuracy(BuiltinEvaluator):
+    """Share of prompts whose greedy generation matches the label (hf, hf+adapter, onnx-genai)."""
+
+    name = "accuracy"
+    accepts = ("hf", "hf+adapter", "onnx-genai")
+    sub_types = ("accuracy_score",)
+    higher_is_better = {"accuracy_score": True}
+    needs_data = True
+
+    class Config(RuntimeOptions):
+        max_new_tokens: int = Field(16, gt=0, description="tokens generated after each prompt")
+        batch_size: int = Field(8, gt=0, description="prompts generated together")
+        max_samples: int | None = Field(None, gt=0, description="evaluate the first N rows only")
+        label_normalize: Literal["none", "strip", "lower", "alnum"] = Field(
+            "lower", description="none: exact text; strip: outer whitespace; lower: strip, lower-case, single "
+            "spaces; alnum: lower plus letters, digits and spaces only")
+        match: Literal["exact", "prefix"] = Field("exact", description="prefix: the generation starts with the label")
+
+    def validate_metric(self, metric: Any, ctx: ValidationContext) -> None:
+        super().validate_metric(metric, ctx)
+        from pydantic import ValidationError
+
+        from olivine.data.options import PreProcessOptions
+        from olivine.data.pairs import split_templates
+
+        data = ctx.data_configs.get(metric.data_config)
+        if data is None:
+            return
+        try:
+            split_templates(PreProcessOptions.model_validate(data.pre_process_data_config), data.name)
+        except ValidationError:
+            return  # reported at the data config itself
+        except ConfigError as exc:
+            raise ConfigError(f"{ctx.path}.data_config", f"{metric.data_config}: {exc.message}", exc.hint) from None
+
+    def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
+        from olivine.builtin.evaluators.runtime import open_runtime
+        from olivine.data import prompt_label_pairs
+
+        cfg = self.config
+        pairs = prompt_label_pairs(data_config(ctx))[:cfg.max_samples]
+        runtime = open_runtime(model, ctx.accelerator, cfg.runtime_options())
+        predictions = _generate_all(runtime, [p for p, _ in pairs], cfg, ctx)
+        correct, mismatches = 0, []
+        for (prompt, label), predicted in zip(pairs, predictions, strict=True):
+            expected = normalize(cut_at_special(label, runtime.special_tokens), cfg.label_normalize)
+            got = normalize(predicted, cfg.label_normalize)
+            if got == expected or (cfg.match == "prefix" and got.startswith(expected)):
+                correct += 1
+            elif len(mismatches) < MISMATCHES_REPORTED:
+                mismatches.append({"prompt": prompt, "label": expected, "generated": got})
+        ctx.note(f"{ctx.metric.name}: {correct}/{len(pairs)} correct on {model.format}")
+        ctx.report["mismatches"] = mismatches
+        return only({"accuracy_score": correct / len(pairs)}, requested(self, ctx))
+
+
+def _generate_all(runtime, prompts: list[str], cfg, ctx: EvalContext) -> list[str]:
+    size = cfg.batch_size if runtime.batched else 1
+    outputs: list[str] = []
+    with ctx.progress(len(prompts), f"{ctx.metric.name}: generating") as bar:
+        for start in range(0, len(prompts), size):
+            batch = prompts[start:start + size]
+            outputs += [runtime.decode(ids) for ids in runtime.generate(batch, cfg.max_new_tokens)]
+            bar.update(len(batch))
+    return outputs
+
+
+def cut_at_special(text: str, special_tokens: list[str]) -> str:
+    """The label up to its first special token: ``"joy<|end|>"`` -> ``"joy"``."""
+    cut = len(text)
+    for token in special_tokens:
+        found = text.find(token)
+        if found != -1:
+            cut = min(cut, found)
+    return text[:cut]
+
+
+def normalize(text: str, mode: str) -> str:
+    if mode == "none":
+        return text
+    if mode == "strip":
+        return text.strip()
+    text = " ".join(text.lower().split())
+    if mode == "alnum":
+        text = " ".join(re.sub(r"[^\w\s]", " ", text).split())
+    return text

@@ -146,6 +146,8 @@ def _entry_point_modules():
     """Yield (entry point, module or None, error or None) for the selected entry points."""
     from stevedore import ExtensionManager
 
+    # stevedore memoizes a namespace for the whole process; a reload must see packages added since.
+    ExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
     failures: list[tuple[Any, Exception]] = []
     manager = ExtensionManager(
         namespace=ENTRY_POINT_GROUP, invoke_on_load=False,

@@ -1,0 +1,100 @@
+"""MergeAdapterWeights on a LoRA adapter of the tiny Phi-3: what a user gets in the merged folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from olivine import ConfigError, ModelRef
+from olivine.models import content_key
+from olivine_merge.merge_pass import MergeAdapterWeights
+
+
+def _logits(model, batch):
+    with torch.no_grad():
+        return model(**batch).logits
+
+
+@pytest.fixture
+def merged(run_pass, tiny, lora_adapter):
+    return run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=lora_adapter, base_model=tiny))
+
+
+def test_merged_model_gives_the_adapter_models_logits(merged, tiny, lora_adapter, prompt_ids):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    ref, _ = merged
+    with_adapter = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny), lora_adapter).eval()
+    plain_base = AutoModelForCausalLM.from_pretrained(tiny).eval()
+    merged_model = AutoModelForCausalLM.from_pretrained(ref.path).eval()
+
+    expected = _logits(with_adapter, prompt_ids)
+    assert (_logits(merged_model, prompt_ids) - expected).abs().max().item() < 1e-4  # measured 3.5e-6
+    assert (_logits(plain_base, prompt_ids) - expected).abs().max().item() > 1e-2  # the adapter matters
+
+
+def test_merged_folder_is_a_plain_hf_model_with_tokenizer_and_generation_config(merged, tiny):
+    ref, ctx = merged
+    files = {p.name for p in ref.path.iterdir()}
+    assert ref.format == "hf" and ref.base_model is None
+    assert "model.safetensors" in files and not {"adapter_config.json", "adapter_model.safetensors"} & files
+    assert not any(name.endswith(".bin") for name in files)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        assert (ref.path / name).read_bytes() == (tiny / name).read_bytes()
+    generation = json.loads((ref.path / "generation_config.json").read_text())
+    assert generation["eos_token_id"] == json.loads((tiny / "generation_config.json").read_text())["eos_token_id"]
+    config = json.loads((ref.path / "config.json").read_text())
+    assert "quantization_config" not in config and config["dtype"] == "float32"
+    assert any("merged LORA r=8" in note for note in ctx.report["notes"])
+    assert ctx.report["adapter"]["target_modules"] == sorted(["qkv_proj", "o_proj", "gate_up_proj", "down_proj"])
+
+
+def test_tokenizer_comes_from_the_adapter_folder_when_the_fine_tune_saved_one(run_pass, tiny, lora_adapter,
+                                                                                tmp_path):
+    adapter = tmp_path / "adapter-with-tokenizer"
+    shutil.copytree(lora_adapter, adapter)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny / name, adapter / name)
+    config = json.loads((adapter / "tokenizer_config.json").read_text())
+    config["chat_template"] = "{{ messages[0]['content'] }}<|end|>"
+    (adapter / "tokenizer_config.json").write_text(json.dumps(config))
+
+    ref, ctx = run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=adapter, base_model=tiny))
+    assert json.loads((ref.path / "tokenizer_config.json").read_text())["chat_template"] == config["chat_template"]
+    assert ctx.report["tokenizer_from"] == "adapter"
+
+
+def test_torch_dtype_sets_the_saved_weights_dtype(run_pass, tiny, lora_adapter):
+    from safetensors import safe_open
+
+    ref, _ = run_pass(MergeAdapterWeights, {"torch_dtype": "bf16"},
+                      ModelRef(format="hf+adapter", path=lora_adapter, base_model=tiny))
+    assert json.loads((ref.path / "config.json").read_text())["dtype"] == "bfloat16"
+    with safe_open(ref.path / "model.safetensors", "pt") as weights:
+        assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.bfloat16}
+    assert ref.metadata["dtype"] == "bfloat16"
+
+
+def test_merge_is_deterministic(run_pass, tiny, lora_adapter, merged):
+    again, _ = run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=lora_adapter, base_model=tiny))
+    assert content_key(again.path / "model.safetensors") == content_key(merged[0].path / "model.safetensors")
+
+
+@pytest.mark.parametrize("config, path, text", [
+    ({"torch_dtpye": "float16"}, "passes.merge.torch_dtpye", "did you mean torch_dtype?"),
+    ({"torch_dtype": "int4"}, "passes.merge.torch_dtype", ""),
+])
+def test_config_errors_name_the_key(config, path, text):
+    from olivine.errors import ConfigErrors
+
+    with pytest.raises((ConfigError, ConfigErrors)) as raised:
+        MergeAdapterWeights.parse_config(config, "passes.merge")
+    assert path in str(raised.value) and text in str(raised.value)
+
+
+def test_missing_base_model_is_reported(run_pass, lora_adapter):
+    with pytest.raises(ValueError, match="base model"):
+        run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=lora_adapter))

@@ -120,3 +120,19 @@ def test_a_plugin_with_unmet_requirements_is_named(tmp_path):
 
 def test_requirements_of_an_unknown_distribution_are_empty():
     assert requirement_checks("no-such-distribution-here") == []
+
+
+def test_a_requirement_on_plain_onnxruntime_is_met_by_another_flavour(monkeypatch):
+    """Simulated metadata (as above): onnxruntime-directml installed in place of onnxruntime, as on a
+    Windows DirectML machine; a plugin asking for onnxruntime or onnxruntime-gpu."""
+    from olivine.cli import doctor_cmd
+    from packaging.requirements import Requirement
+
+    fake = {"onnxruntime-directml": "1.32.0", "onnxruntime-genai-directml": "0.18.0"}
+    monkeypatch.setattr(providers, "_version", fake.get)
+    monkeypatch.setattr(doctor_cmd, "_version", fake.get)
+    met = doctor_cmd._requirement_check(Requirement("onnxruntime-genai>=0.18,<0.19"))
+    assert met == {"requirement": "onnxruntime-genai<0.19,>=0.18", "installed": "0.18.0", "ok": True,
+                   "problem": None, "provided_by": "onnxruntime-genai-directml"}
+    specific = doctor_cmd._requirement_check(Requirement("onnxruntime-gpu>=1.20"))
+    assert specific["problem"] == "onnxruntime-gpu is not installed"

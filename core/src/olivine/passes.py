@@ -18,6 +18,8 @@ class Accelerator:
 
     device: str = "cpu"
     execution_provider: str = "CPUExecutionProvider"
+    # Which device of that kind: the DirectML adapter index, the CUDA device; 0 is the default one.
+    device_id: int = 0
 
 
 @dataclass

@@ -124,7 +124,7 @@ def installed(distributions: Iterable[Any] | None = None) -> list[Installed]:
     if distributions is None:
         versions = {name: _version(name) for name in FLAVOUR_BY_NAME}
     else:
-        versions = {_normalize(d.metadata["Name"]): d.version for d in distributions}
+        versions = {normalize(d.metadata["Name"]): d.version for d in distributions}
     return [Installed(f, versions[f.distribution]) for f in FLAVOURS if versions.get(f.distribution)]
 
 
@@ -135,7 +135,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-def _normalize(name: str) -> str:
+def normalize(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 

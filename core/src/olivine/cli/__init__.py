@@ -9,7 +9,7 @@ import sys
 import click
 
 from olivine.cli.config_cmds import config_group
-from olivine.cli.doctor_cmd import doctor_cmd
+from olivine.cli.doctor_cmd import doctor_command
 from olivine.cli.inspect_cmds import evaluators_cmd, passes_group, plugins_cmd, resources_cmd, systems_cmd
 from olivine.cli.run_cmds import run_cmd, run_pass_cmd
 
@@ -26,7 +26,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 for command in (run_cmd, run_pass_cmd, passes_group, systems_cmd, evaluators_cmd, resources_cmd, plugins_cmd,
-                config_group, doctor_cmd):
+                config_group, doctor_command):
     cli.add_command(command)
 
 

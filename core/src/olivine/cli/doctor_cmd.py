@@ -14,7 +14,7 @@ import click
 
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def doctor_cmd(as_json: bool) -> None:
+def doctor_command(as_json: bool) -> None:
     """Check Python, torch, onnxruntime flavours and providers, and every plugin's requirements."""
     report = doctor_report()
     click.echo(json.dumps(report, indent=2) if as_json else render(report))
@@ -103,13 +103,30 @@ def requirement_checks(distribution: str) -> list[dict[str, Any]]:
 
 
 def _requirement_check(req: Any) -> dict[str, Any]:
-    installed = _version(req.name)
+    name, installed = _installed_as(req.name)
     problem = None
     if installed is None:
         problem = f"{req.name} is not installed"
     elif req.specifier and not req.specifier.contains(installed, prereleases=True):
-        problem = f"{req.name} {installed} is installed, {req} is required"
-    return {"requirement": str(req), "installed": installed, "ok": problem is None, "problem": problem}
+        problem = f"{name} {installed} is installed, {req} is required"
+    check = {"requirement": str(req), "installed": installed, "ok": problem is None, "problem": problem}
+    if name != req.name:
+        check["provided_by"] = name
+    return check
+
+
+def _installed_as(name: str) -> tuple[str, str | None]:
+    """``name``'s version, or for the plain (CPU) flavour another flavour's of the same import
+    package: a plugin asking for onnxruntime-genai runs on onnxruntime-genai-directml too."""
+    from olivine import providers
+
+    version = _version(name)
+    flavour = providers.FLAVOUR_BY_NAME.get(providers.normalize(name))
+    if version is not None or flavour is None or flavour.label != "CPU":
+        return name, version
+    for item in providers.in_namespace(providers.installed(), flavour.namespace):
+        return item.name, item.version
+    return name, None
 
 
 def problems(report: dict[str, Any]) -> list[str]:

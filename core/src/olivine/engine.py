@@ -13,11 +13,13 @@ from olivine import __version__, materialize
 from olivine.cache import Cache
 from olivine.config.loader import LoadedWorkflow, load_workflow
 from olivine.evaluation import evaluate_model
+from olivine.goals import annotate_stages, sub_metrics
 from olivine.models import ModelRef
 from olivine.output import publish
 from olivine.pass_runner import PassResult, run_pass
 from olivine.plan import Plan, build_plan
 from olivine.plugins import Plugins, get_plugins
+from olivine.search import ChainRun, Search
 
 log = logging.getLogger("olivine.engine")
 SEVERITY_TO_LEVEL = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR, 4: logging.CRITICAL}
@@ -53,17 +55,32 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
         return evaluate_model(ref, metrics, plan.target, cache, data_configs, data_keys,
                               loaded.workflow_dir, show_progress) if metrics else {}
 
+    def run_chain(passes) -> ChainRun:
+        results: list[PassResult] = []
+        stages: list[dict] = []
+        current = model
+        for item in passes:
+            result = run_pass(item, current, cache, data_configs, data_keys, loaded.workflow_dir, show_progress)
+            results.append(result)
+            current = result.model
+            metrics = item.metrics or (plan.metrics if item is passes[-1] else [])
+            stages.append(_stage(item.key, current, evaluate(current, metrics), result))
+        return ChainRun(results, stages, current)
+
     stages = []
     if plan.metrics and loaded.config.engine.evaluate_input_model:
         stages.append(_stage("input_model", model, evaluate(model)))
-    results: list[PassResult] = []
-    for item in plan.passes:
-        result = run_pass(item, model, cache, data_configs, data_keys, loaded.workflow_dir, show_progress)
-        results.append(result)
-        model = result.model
-        metrics = item.metrics or (plan.metrics if item is plan.passes[-1] else [])
-        stages.append(_stage(item.key, model, evaluate(model, metrics), result))
+    subs = sub_metrics([*plan.metrics, *(m for item in plan.passes for m in item.metrics)])
+    search = None
+    if plan.search:
+        search = Search(plan.passes, plan.search, subs, run_chain, stages[0] if stages else None).run()
+    chain = search.chosen.chain if search else run_chain(plan.passes)
+    results, model = chain.results, chain.model
+    stages += chain.stages
+    annotate_stages(stages, subs)
     run_record = _run_record(loaded, plan, cache, results, stages, time.perf_counter() - started)
+    if search:
+        run_record["search"] = search.record
     published = publish(out_dir, model if plan.passes else None, run_record)
     return RunOutcome(plan, out_dir, run_record, published, results)
 

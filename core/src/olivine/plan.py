@@ -15,9 +15,12 @@ from olivine.config.schema import EvaluatorConfig, MetricConfig, PassEntry
 from olivine.data import validate_data_config
 from olivine.errors import ConfigError, ConfigErrors, OlivineError
 from olivine.evaluators import Evaluator
+from olivine.goals import goal_errors
 from olivine.inputs import input_format, is_resource_ref, locate_model_path
 from olivine.passes import Pass, ValidationContext
 from olivine.plugins import Plugins
+from olivine.search import strategy_of
+from olivine.search_space import reject_marked, split_space
 from olivine.suggest import did_you_mean
 from olivine.systems import System
 
@@ -36,6 +39,7 @@ class PlannedPass:
     input_format: str
     output_format: str
     metrics: list[PlannedMetric] = field(default_factory=list)
+    search_space: dict[str, list[Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Plan:
     target: System
     metrics: list[PlannedMetric] = field(default_factory=list)
     evaluator_name: str | None = None
+    search: Any = None  # SearchStrategyConfig when some pass config holds a search space
 
 
 class _Collector:
@@ -103,9 +108,20 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
     for system in {id(s): s for s in [host, target, *systems.values()] if s}.values():
         errors.run(system.check, ValidationContext(**{**vctx.__dict__,
                                                       "evaluated_formats": evaluated if system is target else ()}))
+    search = _search(loaded, passes, metrics, errors)
     if errors.errors:
         raise ConfigErrors(errors.errors)
-    return Plan(loaded, input_path, fmt, passes, host, target, metrics, evaluator_name)
+    return Plan(loaded, input_path, fmt, passes, host, target, metrics, evaluator_name, search)
+
+
+def _search(loaded: LoadedWorkflow, passes: list[PlannedPass], metrics: list[PlannedMetric], errors: _Collector):
+    strategy = strategy_of(loaded.config.engine)
+    if strategy is None or not any(item.search_space for item in passes):
+        return None
+    if not metrics:
+        errors.add(ConfigError("engine.evaluator", "a search compares candidates by metrics: name an evaluator",
+                               f"evaluators defined: {', '.join(loaded.config.evaluators) or 'none'}"))
+    return strategy
 
 
 def _evaluated_formats(loaded: LoadedWorkflow, fmt: str, passes: list[PlannedPass],
@@ -185,7 +201,8 @@ def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx
     if registered is None:
         return None
     cls = registered.cls
-    config = errors.run(cls.parse_config, entry.pass_config(), path)
+    raw, space = _search_space(entry, cls, path, errors)
+    config = errors.run(cls.parse_config, raw, path) if raw is not None else None
     if config is None:
         return None
     instance = cls(config)
@@ -199,8 +216,21 @@ def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx
                                f"but the model reaching it is {current}", hint))
         return None
     out = instance.output_format(current) if current else cls.produces
-    return PlannedPass(key, entry.type, instance, entry.pass_config(), registered.version,
-                       registered.distribution, pass_host, current or "", out)
+    return PlannedPass(key, entry.type, instance, raw, registered.version,
+                       registered.distribution, pass_host, current or "", out, search_space=space)
+
+
+def _search_space(entry: PassEntry, cls, path: str, errors: _Collector) -> tuple[dict[str, Any] | None, dict]:
+    """The pass config at its first candidate, and its search space (empty without a search strategy)."""
+    raw = entry.pass_config()
+    try:
+        if strategy_of(errors.loaded.config.engine) is None or entry.disable_search:
+            reject_marked(raw, path)
+            return raw, {}
+        return split_space(cls.Config, raw, path)
+    except ConfigError as exc:
+        errors.add(exc)
+        return None, {}
 
 
 def _chain_hint(current: str, accepts: tuple[str, ...]) -> str | None:
@@ -251,6 +281,8 @@ def _planned_metrics(name: str, evaluator: EvaluatorConfig, plugins, vctx, error
                 errors.add(ConfigError(f"{path}.sub_types[{j}].name", f"unknown {metric.type} sub type "
                                        f"{sub.name!r}", did_you_mean(sub.name, cls.sub_types)
                                        or f"known: {', '.join(cls.sub_types)}"))
+        for err in goal_errors(metric, path):
+            errors.add(err)
         config = errors.run(cls.parse_config, metric.user_config, f"{path}.user_config")
         if config is None:
             continue

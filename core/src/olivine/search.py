@@ -1,0 +1,220 @@
+"""Search over pass parameters: run each candidate chain (through the cache), evaluate it, keep the best.
+
+The best candidate is the one ranked highest by the prioritized sub metrics among those meeting every
+goal; when none does, the highest-ranked overall, flagged in the report.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from olivine.goals import SubMetric, annotate, flat_values, rank_key
+from olivine.search_space import with_values
+
+log = logging.getLogger("olivine.search")
+
+
+@dataclass
+class ChainRun:
+    """One run of the pass chain: per-pass results, its report stages and the final model."""
+
+    results: list[Any]
+    stages: list[dict[str, Any]]
+    model: Any
+
+
+@dataclass(frozen=True)
+class Dim:
+    pass_key: str
+    key: str
+    values: tuple[Any, ...]
+
+    @property
+    def name(self) -> str:
+        return f"{self.pass_key}.{self.key}"
+
+
+@dataclass
+class Candidate:
+    index: int
+    params: dict[str, Any]
+    chain: ChainRun
+    values: dict[str, float]
+    goals_met: bool | None
+    step: str = "joint"
+
+    def acceptable(self) -> bool:
+        return self.goals_met is not False
+
+
+@dataclass
+class SearchOutcome:
+    chosen: Candidate
+    candidates: list[Candidate] = field(default_factory=list)
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def strategy_of(engine_config) -> Any:
+    """The engine's SearchStrategyConfig; ``true`` means the defaults, ``false``/absent means no search."""
+    from olivine.config.schema import SearchStrategyConfig
+
+    value = engine_config.search_strategy
+    if value is True:
+        return SearchStrategyConfig()
+    return value or None
+
+
+def dims_of(passes) -> list[Dim]:
+    return [Dim(item.key, key, tuple(values)) for item in passes for key, values in item.search_space.items()]
+
+
+class Search:
+    def __init__(self, passes, strategy, subs: list[SubMetric], run_chain: Callable[[list], ChainRun],
+                 baseline: dict[str, Any] | None):
+        self.passes = passes
+        self.strategy = strategy
+        self.subs = subs
+        self.run_chain = run_chain
+        self.baseline = baseline
+        self.candidates: list[Candidate] = []
+        self._seen: dict[tuple, Candidate] = {}
+
+    def run(self) -> SearchOutcome:
+        dims = dims_of(self.passes)
+        if self.strategy.execution_order == "pass-by-pass":
+            chosen = self._pass_by_pass(dims)
+        else:
+            chosen = self._search(dims, {}, "joint")
+        for candidate in self.candidates:
+            candidate.chain.stages[-1]["search_candidate"] = candidate.index
+        return SearchOutcome(chosen, self.candidates, self._record(dims, chosen))
+
+    def _pass_by_pass(self, dims: list[Dim]) -> Candidate:
+        fixed: dict[str, Any] = {}
+        chosen = None
+        for pass_key in dict.fromkeys(d.pass_key for d in dims):
+            mine = [d for d in dims if d.pass_key == pass_key]
+            chosen = self._search(mine, fixed, pass_key)
+            fixed.update({d.name: chosen.params[d.name] for d in mine})
+        return chosen
+
+    def _search(self, dims: list[Dim], fixed: dict[str, Any], step: str) -> Candidate:
+        limit = self.strategy.max_samples
+        total = math.prod(len(d.values) for d in dims)
+        count = min(limit, total) if limit else total
+        if self.strategy.sampler == "tpe":
+            tried = self._tpe(dims, fixed, step, count)
+        else:
+            tried = [self._evaluate({**fixed, **params}, step) for params in self._grid(dims, count)]
+        return best(tried, self.subs)
+
+    def _grid(self, dims: list[Dim], count: int) -> Iterator[dict[str, Any]]:
+        combos = itertools.product(*(d.values for d in dims))
+        if self.strategy.sampler == "sequential":
+            for combo in itertools.islice(combos, count):
+                yield {d.name: v for d, v in zip(dims, combo, strict=True)}
+            return
+        sizes = [len(d.values) for d in dims]
+        for index in random.Random(self.strategy.seed).sample(range(math.prod(sizes)), count):
+            yield {d.name: d.values[i] for d, i in zip(dims, _digits(index, sizes), strict=True)}
+
+    def _tpe(self, dims: list[Dim], fixed: dict[str, Any], step: str, count: int) -> list[Candidate]:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        sampler = optuna.samplers.TPESampler(seed=self.strategy.seed, n_startup_trials=min(count, 3))
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        tried: dict[tuple, Candidate] = {}
+        attempts = 0
+        while len(tried) < count and attempts < 4 * count:
+            attempts += 1
+            trial = study.ask()
+            indexes = [trial.suggest_categorical(d.name, list(range(len(d.values)))) for d in dims]
+            params = {d.name: d.values[i] for d, i in zip(dims, indexes, strict=True)}
+            candidate = self._evaluate({**fixed, **params}, step)
+            tried[tuple(indexes)] = candidate
+            study.tell(trial, _objective(candidate, self.subs))
+        return list(tried.values())
+
+    def _evaluate(self, params: dict[str, Any], step: str) -> Candidate:
+        key = tuple(sorted((k, repr(v)) for k, v in params.items()))
+        if key in self._seen:
+            return self._seen[key]
+        log.info("search candidate %d: %s", len(self.candidates), _describe(params))
+        chain = self.run_chain(self.candidate_passes(params))
+        final = chain.stages[-1]
+        annotate(final, self.baseline or _previous_evaluated(chain.stages), self.subs)
+        candidate = Candidate(len(self.candidates), dict(params), chain, flat_values(final.get("metrics", {})),
+                              final.get("goals_met"), step)
+        self.candidates.append(candidate)
+        self._seen[key] = candidate
+        return candidate
+
+    def candidate_passes(self, params: dict[str, Any]) -> list:
+        """The planned passes with these search values, each validated by its pass's Config."""
+        passes = []
+        for item in self.passes:
+            mine = {name.split(".", 1)[1]: value for name, value in params.items()
+                    if name.split(".", 1)[0] == item.key}
+            if not mine:
+                passes.append(item)
+                continue
+            raw = with_values(item.raw_config, mine)
+            cls = type(item.instance)
+            passes.append(dataclasses.replace(item, instance=cls(cls.parse_config(raw, f"passes.{item.key}")),
+                                              raw_config=raw))
+        return passes
+
+    def _record(self, dims: list[Dim], chosen: Candidate) -> dict[str, Any]:
+        return {
+            **self.strategy.model_dump(mode="json"),
+            "space": {d.name: list(d.values) for d in dims},
+            "candidates": [_candidate_record(c, c is chosen) for c in self.candidates],
+            "chosen": chosen.index,
+            "chosen_meets_goals": chosen.goals_met,
+        }
+
+
+def best(candidates: list[Candidate], subs: list[SubMetric]) -> Candidate:
+    """Highest rank among those meeting the goals (else among all); the earlier candidate wins a tie."""
+    pool = [c for c in candidates if c.acceptable()] or candidates
+    return max(pool, key=lambda c: rank_key(c.values, subs))
+
+
+def _objective(candidate: Candidate, subs: list[SubMetric]) -> float:
+    first = rank_key(candidate.values, subs)[:1]
+    value = first[0] if first and math.isfinite(first[0]) else -1e30
+    return value if candidate.acceptable() else value - 1e12  # goal misses rank below every goal hit
+
+
+def _previous_evaluated(stages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((s for s in reversed(stages[:-1]) if flat_values(s.get("metrics", {}))), None)
+
+
+def _digits(index: int, sizes: list[int]) -> list[int]:
+    digits = []
+    for size in reversed(sizes):
+        index, digit = divmod(index, size)
+        digits.append(digit)
+    return list(reversed(digits))
+
+
+def _describe(params: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
+def _candidate_record(candidate: Candidate, chosen: bool) -> dict[str, Any]:
+    final = candidate.chain.stages[-1]
+    return {
+        "index": candidate.index, "step": candidate.step, "params": candidate.params, "chosen": chosen,
+        "metrics": final.get("metrics", {}), "deltas": final.get("deltas", {}), "goals": final.get("goals", []),
+        "goals_met": candidate.goals_met, "format": final.get("format"), "path": final.get("path"),
+        "cache_key": final.get("cache_key"), "cache_hits": sum(1 for r in candidate.chain.results if r.cache_hit),
+    }

@@ -43,6 +43,7 @@ class Migration:
 
 def migrate(raw: dict[str, Any]) -> Migration:
     m = Migration(copy.deepcopy(raw))
+    m.config.pop("$schema", None)  # an editor hint (Olive's cookbook configs start with one), not workflow
     _engine_to_section(m)
     _input_model(m)
     _data_configs(m)
@@ -110,8 +111,13 @@ def _data_configs(m: Migration) -> None:
 def _data_config(m: Migration, data: dict[str, Any], i: int) -> None:
     base = f"data_configs[{i}]"
     origin = m.original_path(base)
+    kwargs_origin = f"{origin}.component_kwargs"
     if "params_config" in data:
         params = data.pop("params_config") or {}
+        if isinstance(params.get("component_kwargs"), dict) and "component_kwargs" not in data:
+            # the Phi-3 cookbook nests component_kwargs inside params_config
+            data["component_kwargs"] = params.pop("component_kwargs")
+            kwargs_origin = f"{origin}.params_config.component_kwargs"
         load = data.setdefault("load_dataset_config", {})
         pre = data.setdefault("pre_process_data_config", {})
         for key, value in params.items():
@@ -130,7 +136,7 @@ def _data_config(m: Migration, data: dict[str, Any], i: int) -> None:
             kwargs.setdefault(component, {}).update(components[component].get("params", {}))
         for key, value in (kwargs.get(component) or {}).items():
             data.setdefault(section, {})[key] = value
-            m.moved(f"{base}.{section}.{key}", f"{origin}.component_kwargs.{component}.{key}")
+            m.moved(f"{base}.{section}.{key}", f"{kwargs_origin}.{component}.{key}")
     if kwargs or components:
         m.notes.append(f"{origin}: component_kwargs -> *_config sections")
     for section in ("load_dataset_config", "pre_process_data_config", "post_process_data_config",

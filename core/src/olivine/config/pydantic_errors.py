@@ -85,7 +85,7 @@ def _is_union_tag(part: Any) -> bool:
 
 
 def _message(item: dict[str, Any]) -> str:
-    message = item["msg"]
+    message = item["msg"].removeprefix("Value error, ")  # our validators' messages stand alone
     if "input" in item and not isinstance(item["input"], (dict, list)):
         message += f" (got {item['input']!r})"
     return message

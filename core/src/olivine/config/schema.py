@@ -29,6 +29,17 @@ class InputModelConfig(StrictConfig):
     onnx_file_name: str | None = None
     generative: bool = True
 
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        from olivine.inputs import HF_TYPES, ONNX_TYPES
+        from olivine.suggest import did_you_mean
+
+        if value not in HF_TYPES + ONNX_TYPES:
+            hint = did_you_mean(value, ("HfModel", "ONNXModel")) or "known: HfModel, ONNXModel"
+            raise ValueError(f"unknown input model type ({hint})")
+        return value
+
 
 class DataConfig(StrictConfig):
     """One entry of ``data_configs``; its parameters are checked by the data container."""

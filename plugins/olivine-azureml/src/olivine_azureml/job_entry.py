@@ -1,0 +1,95 @@
+"""Entry point of an olivine AzureML job (copied into the job's code snapshot as ``olivine_job.py``).
+
+It binds the spec's ``${{inputs.NAME}}`` / ``${{outputs.output}}`` placeholders to the folders the job
+has mounted, writes the bound spec into the output folder and runs ``olivine run-pass --spec`` on it;
+``result.json`` lands beside it and comes back to the client. With ``OLIVINE_HF_TOKEN_KEYVAULT`` set,
+the Hugging Face token is read from that Key Vault with the compute's identity and given to
+``olivine run-pass`` as ``HF_TOKEN``; it is never printed nor written anywhere.
+
+Needs only the standard library and olivine (plus azure-identity and azure-keyvault-secrets for the
+token), so it runs in any environment where olivine is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+OUTPUT_TOKEN = "${{outputs.output}}"
+WORKFLOW_TOKEN = "${{olivine.workflow_dir}}"
+CHECKPOINT_TOKEN = "${{olivine.checkpoints}}"
+
+
+def input_token(name: str) -> str:
+    return "${{inputs." + name + "}}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="olivine_job.py", description="Run one olivine pass in an AzureML job.")
+    parser.add_argument("--spec", required=True, type=Path, help="spec.json with ${{...}} placeholders")
+    parser.add_argument("--output", required=True, type=Path, help="the job's output folder")
+    parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="a mounted input")
+    return parser.parse_args(argv)
+
+
+def bindings(args: argparse.Namespace, checkpoints: Path) -> dict[str, str]:
+    mapping = {OUTPUT_TOKEN: str(args.output.resolve()), WORKFLOW_TOKEN: str(args.spec.resolve().parent),
+               CHECKPOINT_TOKEN: str(checkpoints)}
+    for item in args.input:
+        name, sep, path = item.partition("=")
+        if not sep:
+            raise SystemExit(f"olivine_job.py: --input {item!r} is not NAME=PATH")
+        mapping[input_token(name)] = str(Path(path).resolve())
+    return mapping
+
+
+def hf_token_env() -> dict[str, str]:
+    vault = os.environ.get("OLIVINE_HF_TOKEN_KEYVAULT")
+    if not vault:
+        return {}
+    secret_name = os.environ.get("OLIVINE_HF_TOKEN_SECRET", "hf-token")
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+    from azure.keyvault.secrets import SecretClient
+
+    client_id = os.environ.get("DEFAULT_IDENTITY_CLIENT_ID")
+    credential = ManagedIdentityCredential(client_id=client_id) if client_id else DefaultAzureCredential()
+    token = SecretClient(f"https://{vault}.vault.azure.net", credential).get_secret(secret_name).value
+    print(f"olivine_job.py: Hugging Face token read from Key Vault {vault} (secret {secret_name})", flush=True)
+    return {"HF_TOKEN": token, "HUGGING_FACE_HUB_TOKEN": token}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from olivine.runpass import rebase_spec
+
+    args = parse_args(argv)
+    args.output.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="olivine-checkpoints-") as checkpoints:
+        mapping = bindings(args, Path(checkpoints))
+        ordered = dict(sorted(mapping.items(), key=lambda item: -len(item[0])))
+        spec = rebase_spec(json.loads(args.spec.read_text()), ordered)
+        bound = args.output / "spec.json"
+        bound.write_text(json.dumps(spec, indent=2))
+        (args.output / "bindings.json").write_text(json.dumps(mapping, indent=2))
+        try:
+            secret_env = hf_token_env()
+        except Exception as exc:  # the message names the vault and the error type, never the value
+            return _fail(args.output, f"could not read the Hugging Face token from Key Vault "
+                                      f"{os.environ.get('OLIVINE_HF_TOKEN_KEYVAULT')}: {type(exc).__name__}: {exc}")
+        command = [sys.executable, "-m", "olivine", "run-pass", "--spec", str(bound)]
+        print("olivine_job.py: olivine run-pass --spec", bound, flush=True)
+        return subprocess.call(command, env={**os.environ, **secret_env, "OLIVINE_CHILD": "1"})
+
+
+def _fail(output: Path, message: str) -> int:
+    print(f"olivine_job.py: {message}", file=sys.stderr, flush=True)
+    (output / "result.json").write_text(json.dumps({"error": message, "error_type": "JobSetupError"}))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

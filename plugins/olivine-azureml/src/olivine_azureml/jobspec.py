@@ -1,0 +1,163 @@
+"""From an ``olivine run-pass`` spec to an AzureML command job: inputs, placeholders, code, command.
+
+Local paths in the spec become job inputs (the model, its base model, data files, any other existing
+file the pass config names) and are replaced by ``${{inputs.NAME}}`` placeholders; the output folder
+becomes ``${{outputs.output}}/out``. ``olivine_job.py`` binds the placeholders inside the job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from olivine.runpass import rebase_spec
+
+from olivine_azureml import job_entry
+from olivine_azureml.config import AzureMLConfig
+from olivine_azureml.uploads import JOBS_ROOT, Upload, datastore_uri
+
+OUT_SUBDIR = "out"
+ENTRY_SCRIPT = "olivine_job.py"
+OUTPUT_NAME = "output"
+PATH_KEYS_OF_DATA = ("user_script", "script_dir")
+
+
+@dataclass
+class JobDraft:
+    """A job before its inputs are resolved to datastore paths."""
+
+    label: str
+    spec: dict[str, Any]
+    uploads: list[Upload]
+    local_paths: dict[str, str]
+    env_vars: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    name: str = ""
+
+    @property
+    def command(self) -> str:
+        args = [f"python {ENTRY_SCRIPT} --spec spec.json --output ${{{{outputs.{OUTPUT_NAME}}}}}"]
+        args += [f"--input {u.name}={job_entry.input_token(u.name)}" for u in self.uploads]
+        return " ".join(args)
+
+    def output_path(self) -> str:
+        return f"{JOBS_ROOT}/{self.name}/"
+
+    def write_code(self, folder: Path) -> Path:
+        """The job's code snapshot: the placeholder spec and the entry script."""
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "spec.json").write_text(json.dumps(self.spec, indent=2))
+        shutil.copyfile(job_entry.__file__, folder / ENTRY_SCRIPT)
+        return folder
+
+
+def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bool = True) -> JobDraft:
+    """``digest(path)`` gives a content digest; a model path that does not exist is a dry-run placeholder."""
+    spec = _absolute_data_paths(spec)
+    workflow_dir = Path(spec["workflow_dir"])
+    uploads = _model_uploads(spec["model"], digest)
+    roots = [u.local for u in uploads]
+    for path in _other_paths(spec, skip=(workflow_dir, Path(output_dir), Path.home())):
+        if not any(_is_under(path, root) for root in roots):
+            uploads.append(Upload(f"file_{len(uploads)}", path, digest(path), path.is_file()))
+            roots.append(path)
+    local_paths = {job_entry.input_token(u.name): str(u.local) for u in uploads}
+    local_paths[f"{job_entry.OUTPUT_TOKEN}/{OUT_SUBDIR}"] = str(output_dir)
+    mapping = {local: token for token, local in local_paths.items()} | {str(workflow_dir): job_entry.WORKFLOW_TOKEN}
+    if spec.get("checkpoint_dir"):
+        mapping[spec["checkpoint_dir"]] = job_entry.CHECKPOINT_TOKEN
+    tokenized = rebase_spec(spec, dict(sorted(mapping.items(), key=lambda item: -len(item[0]))))
+    result = JobDraft(label, tokenized, uploads, local_paths)
+    result.name = job_name(label, tokenized, uploads, unique)
+    return result
+
+
+def job_name(label: str, spec: dict[str, Any], uploads: list[Upload], unique: bool) -> str:
+    """Deterministic for a dry run (same workflow, same YAML); unique per submission otherwise."""
+    content = json.dumps({"spec": spec, "inputs": [u.digest for u in uploads]}, sort_keys=True)
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:40] or "job"
+    name = f"olivine-{slug}-{hashlib.sha256(content.encode()).hexdigest()[:10]}"
+    return f"{name}-{uuid.uuid4().hex[:6]}" if unique else name
+
+
+def command_job(draft_: JobDraft, config: AzureMLConfig, environment, input_paths: dict[str, str], code: Path):
+    """The azure-ai-ml command job (a ``Command`` builder, what ``MLClient.jobs.create_or_update`` takes)."""
+    from azure.ai.ml import Input, Output, command
+
+    store = config.datastores
+    inputs = {u.name: Input(type=u.kind, path=datastore_uri(store, input_paths[u.name]), mode="ro_mount")
+              for u in draft_.uploads}
+    outputs = {OUTPUT_NAME: Output(type="uri_folder", path=datastore_uri(store, draft_.output_path()),
+                                   mode="rw_mount")}
+    res = config.resources
+    return command(
+        name=draft_.name, display_name=f"olivine {draft_.label}", experiment_name=config.experiment_name,
+        command=draft_.command, code=str(code), environment=environment,
+        environment_variables={**config.environment_variables, **draft_.env_vars}, compute=config.aml_compute,
+        inputs=inputs, outputs=outputs, tags={**config.tags, **draft_.tags},
+        instance_count=(res.instance_count if res and res.instance_count else config.instance_count),
+        instance_type=res.instance_type if res else None, shm_size=res.shm_size if res else None,
+        docker_args=res.docker_args if res else None,
+    )
+
+
+def _model_uploads(model: dict[str, Any], digest) -> list[Upload]:
+    uploads = []
+    dry_placeholder = bool(model.get("metadata", {}).get("dry_run"))
+    for name, key in (("model", "path"), ("base_model", "base_model")):
+        if not model.get(key):
+            continue
+        local = Path(model[key])
+        if local.exists():
+            uploads.append(Upload(name, local, digest(local), local.is_file()))
+        elif dry_placeholder:
+            producer = model.get("metadata", {}).get("pass_key") or "an earlier pass"
+            uploads.append(Upload(name, local, None, False, note=f"output of {producer}, not produced in a dry run"))
+        else:
+            raise FileNotFoundError(f"model {key} {local} does not exist")
+    return uploads
+
+
+def _absolute_data_paths(spec: dict[str, Any]) -> dict[str, Any]:
+    """Relative ``user_script``/``script_dir`` of data configs are relative to the workflow: make them absolute."""
+    workflow_dir = Path(spec["workflow_dir"])
+    configs = []
+    for data in spec.get("data_configs", []):
+        data = dict(data)
+        for key in PATH_KEYS_OF_DATA:
+            if isinstance(data.get(key), str) and not Path(data[key]).is_absolute():
+                data[key] = str((workflow_dir / data[key]).resolve())
+        configs.append(data)
+    return {**spec, "data_configs": configs}
+
+
+def _other_paths(spec: dict[str, Any], skip: tuple[Path, ...]) -> list[Path]:
+    """Existing absolute paths named anywhere in the config, data configs or model metadata."""
+    found: set[Path] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str) and "\n" not in value and os.path.isabs(value):
+            path = Path(value)
+            if path.exists() and path != Path("/") and not any(_is_under(s, path) for s in skip):
+                found.add(path)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk([spec.get("config"), spec.get("metric"), spec.get("data_configs"), spec["model"].get("metadata")])
+    return sorted(found, key=lambda p: (len(p.parts), str(p)))
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    path, root = Path(path), Path(root)
+    return path == root or root in path.parents

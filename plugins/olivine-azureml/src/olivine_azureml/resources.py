@@ -1,0 +1,137 @@
+"""Resources: ``azureml_datastore`` (and ``azureml://`` URIs), ``azureml_model``, ``azureml_registry_model``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from olivine import ConfigError, OlivineError, Resource, ResourceContext, StrictConfig
+from pydantic import Field, field_validator
+
+from olivine_azureml.config import DEFAULT_DATASTORE, AzureMLClientConfig, parse_client
+
+
+class DatastoreConfig(StrictConfig):
+    """A path in a workspace datastore; ``account_url``/``connection_string`` skip the workspace lookup."""
+
+    azureml_client: AzureMLClientConfig | None = None
+    datastore_name: str = DEFAULT_DATASTORE
+    relative_path: str
+    account_url: str | None = None
+    container_name: str | None = None
+    connection_string: str | None = Field(default=None, repr=False)
+
+
+class ModelConfig(StrictConfig):
+    """A model registered in the workspace: ``name`` and ``version``."""
+
+    azureml_client: AzureMLClientConfig | None = None
+    name: str
+    version: str
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _number_is_fine(cls, value):
+        return str(value) if isinstance(value, int) else value
+
+
+class RegistryModelConfig(ModelConfig):
+    """A model of an AzureML registry (``azureml``, ``azureml-msr``, your own): name, registry, version."""
+
+    registry_name: str
+
+
+class AzureMLDatastore(Resource):
+    """A file or folder in an AzureML datastore (also any azureml:// URI: datastore path or model)."""
+
+    name = "azureml_datastore"
+    schemes = ("azureml",)
+    Config = DatastoreConfig
+
+    def identity(self) -> str:
+        if self.uri:
+            return self.uri
+        cfg = self.config
+        return json.dumps({"datastore": cfg.datastore_name, "path": cfg.relative_path, "account": cfg.account_url,
+                           "container": cfg.container_name,
+                           "workspace": _workspace_key(cfg.azureml_client)}, sort_keys=True)
+
+    def fetch(self, ctx: ResourceContext) -> Path:
+        from olivine_azureml import fetching, uri
+
+        if self.uri:
+            ref = uri.parse(self.uri, "azureml URI")
+            if isinstance(ref, uri.DatastorePath):
+                return fetching.datastore_path(_uri_client(ref, ctx), ref.datastore, ref.path, ctx)
+            if ref.registry:
+                return fetching.registry_model(_client(None, ctx, required=False), ref.registry, ref.name,
+                                               ref.version, ctx)
+            return fetching.workspace_model(_uri_client(ref, ctx), ref.name, ref.version, ctx)
+        cfg = self.config
+        if cfg.connection_string or cfg.account_url:
+            return fetching.direct_path(cfg, ctx)
+        return fetching.datastore_path(_client(cfg.azureml_client, ctx), cfg.datastore_name, cfg.relative_path, ctx)
+
+
+class AzureMLModel(Resource):
+    """A model registered in an AzureML workspace, downloaded once (MLflow models unpacked to Hugging Face)."""
+
+    name = "azureml_model"
+    Config = ModelConfig
+
+    def identity(self) -> str:
+        return json.dumps({"model": self.config.name, "version": self.config.version,
+                           "workspace": _workspace_key(self.config.azureml_client)}, sort_keys=True)
+
+    def fetch(self, ctx: ResourceContext) -> Path:
+        from olivine_azureml import fetching
+
+        return fetching.workspace_model(_client(self.config.azureml_client, ctx), self.config.name,
+                                        self.config.version, ctx)
+
+
+class AzureMLRegistryModel(Resource):
+    """A model of an AzureML registry such as azureml-msr, downloaded once (MLflow unpacked to Hugging Face)."""
+
+    name = "azureml_registry_model"
+    Config = RegistryModelConfig
+
+    def identity(self) -> str:
+        return json.dumps({"registry": self.config.registry_name, "model": self.config.name,
+                           "version": self.config.version}, sort_keys=True)
+
+    def fetch(self, ctx: ResourceContext) -> Path:
+        from olivine_azureml import fetching
+
+        client = _client(self.config.azureml_client, ctx, required=False)
+        return fetching.registry_model(client, self.config.registry_name, self.config.name, self.config.version, ctx)
+
+
+def _client(own: AzureMLClientConfig | None, ctx: ResourceContext, required: bool = True) -> AzureMLClientConfig:
+    if own is not None:
+        return own
+    if ctx.azureml_client is not None:
+        return parse_client(ctx.azureml_client, "azureml_client")
+    if required:
+        raise ConfigError("azureml_client", "an AzureML resource needs the workspace",
+                          "add azureml_client (subscription_id, resource_group, workspace_name) to the workflow")
+    return AzureMLClientConfig()
+
+
+def _uri_client(ref, ctx: ResourceContext) -> AzureMLClientConfig:
+    """A URI naming its workspace overrides the workflow's ids (the credential settings are kept)."""
+    if not ref.subscription_id:
+        return _client(None, ctx)
+    base = _client(None, ctx, required=False)
+    return base.model_copy(update={"subscription_id": ref.subscription_id, "resource_group": ref.resource_group,
+                                   "workspace_name": ref.workspace_name, "aml_config_path": None})
+
+
+def _workspace_key(client: AzureMLClientConfig | None) -> list | None:
+    if client is None:
+        return None
+    return [client.subscription_id, client.resource_group, client.workspace_name, client.aml_config_path]
+
+
+class ResourceFetchError(OlivineError):
+    """An AzureML resource could not be downloaded (nothing at the path, no access)."""

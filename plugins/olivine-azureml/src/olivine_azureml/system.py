@@ -1,0 +1,151 @@
+"""The AzureML system: each pass or evaluation runs as an Azure Machine Learning command job.
+
+This module imports no Azure package at import time; submission code loads them when a job runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import olivine
+from olivine import ConfigError, EvalContext, Evaluator, ModelRef, Pass, PassContext, System, ValidationContext
+
+from olivine_azureml.config import AzureMLClientConfig, AzureMLConfig, parse_client
+
+log = logging.getLogger("olivine.azureml")
+SKIPPED_DISTRIBUTIONS = ("olivine", "local", "unknown", "")
+HF_TOKEN_PACKAGES = ("azure-identity>=1.15", "azure-keyvault-secrets>=4.7")
+
+
+class AzureML(System):
+    """Run passes and evaluations as Azure Machine Learning command jobs (olivine run-pass in a container)."""
+
+    name = "AzureML"
+    Config = AzureMLConfig
+    supports_dry_run = True
+
+    def __init__(self, config: AzureMLConfig | None = None, key: str = ""):
+        super().__init__(config, key)
+        self._client: AzureMLClientConfig | None = self.config.azureml_client
+        self._client_path = f"systems.{self.key}.azureml_client"
+        self._workspace = None
+        self._memo: dict[str, Any] = {}
+
+    # validation --------------------------------------------------------------------------------
+    def check(self, ctx: ValidationContext) -> None:
+        """Everything checkable offline; also takes the workflow's ``azureml_client`` when this has none."""
+        from olivine_azureml import environment
+        from olivine_azureml.workspace import workspace_ids
+
+        path = f"systems.{self.key}"
+        if self._client is None and ctx.azureml_client is not None:
+            self._client = parse_client(ctx.azureml_client, "azureml_client")
+            self._client_path = "azureml_client"
+        if self._client is None:
+            raise ConfigError("azureml_client", f"system {self.key} (AzureML) needs the workspace",
+                              "add azureml_client with subscription_id, resource_group and workspace_name")
+        workspace_ids(self._client, ctx.workflow_dir, self._client_path)
+        cfg = self.config
+        if not cfg.aml_compute and not (cfg.resources and cfg.resources.instance_type):
+            raise ConfigError(f"{path}.aml_compute", "no compute for the jobs",
+                              "name a compute cluster, or set resources.instance_type for serverless compute")
+        if cfg.aml_docker_config is None and cfg.aml_environment_config is None:
+            raise ConfigError(f"{path}.aml_docker_config", "the AzureML system needs an environment",
+                              "set aml_docker_config (base_image and conda_file_path) or aml_environment_config")
+        if cfg.hf_token and not self._client.keyvault_name:
+            raise ConfigError(f"{self._client_path}.keyvault_name", "hf_token is true but no Key Vault is named",
+                              f"set the workspace's Key Vault name; the token is its secret "
+                              f"'{cfg.hf_token_secret_name}'")
+        conda = environment.load_conda(environment.conda_file(cfg, ctx.workflow_dir, path), path)
+        if cfg.aml_docker_config is not None and cfg.aml_docker_config.base_image:
+            environment.check_python(conda, path)
+        environment.requirements_file_lines(cfg, ctx.workflow_dir, path)
+
+    # running -----------------------------------------------------------------------------------
+    def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
+        from olivine.runpass import pass_spec
+
+        label = _pass_label(pass_, ctx)
+        spec = pass_spec(pass_, model, ctx)
+        result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, self._requirements("passes", pass_),
+                           ctx.dry_run)
+        if result is None:
+            return ModelRef(format=pass_.output_format(model.format), path=ctx.output_dir, metadata={"dry_run": True})
+        ctx.report.update(result.get("report", {}))
+        return ModelRef.from_json(result["model"])
+
+    def evaluate(self, evaluator: Evaluator, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
+        from olivine.runpass import eval_spec
+
+        label = f"evaluate {ctx.metric.name}"
+        with tempfile.TemporaryDirectory(prefix="olivine-aml-eval-") as scratch:
+            spec = eval_spec(evaluator, model, ctx, Path(scratch))
+            result = self._run(spec, label, Path(scratch), ctx.workflow_dir,
+                               self._requirements("evaluators", evaluator), ctx.dry_run)
+        if result is None:
+            return {}
+        ctx.report.update(result.get("report", {}))
+        return result["metrics"]
+
+    def _run(self, spec: dict, label: str, output_dir: Path, workflow_dir: Path, requirements: list[str],
+             dry_run: Path | None) -> dict | None:
+        from olivine_azureml import environment, jobspec
+
+        if self._client is None:
+            raise ConfigError("azureml_client", f"system {self.key} (AzureML) was not validated with a workspace")
+        from olivine_azureml.uploads import digest_of
+
+        draft = jobspec.draft(spec, label, output_dir, lambda p: digest_of(p, self._memo), unique=dry_run is None)
+        draft.env_vars.update(self._job_env())
+        draft.tags.update({"olivine.version": olivine.__version__, "olivine.step": label})
+        env = environment.job_environment(self.config, workflow_dir, requirements, f"systems.{self.key}")
+
+        def build(paths: dict[str, str], code: Path):
+            return jobspec.command_job(draft, self.config, env, paths, code)
+
+        if dry_run is not None:
+            from olivine_azureml.dryrun import write_dry_run
+
+            write_dry_run(draft, build, self.config.datastores, Path(dry_run))
+            return None
+        from olivine_azureml.submit import run_job
+
+        return run_job(self._connect(workflow_dir), draft, build, self.config.datastores, output_dir, self._memo)
+
+    def _job_env(self) -> dict[str, str]:
+        """Names only: the token itself is read inside the job, so it never passes through this machine."""
+        if not self.config.hf_token:
+            return {}
+        return {"OLIVINE_HF_TOKEN_KEYVAULT": self._client.keyvault_name,
+                "OLIVINE_HF_TOKEN_SECRET": self.config.hf_token_secret_name}
+
+    def _requirements(self, kind: str, component: Any) -> list[str]:
+        """What the job's conda environment installs: olivine and the plugin providing this pass/metric."""
+        if self.config.olivine_requirements is not None:
+            requirements = list(self.config.olivine_requirements)
+        else:
+            from olivine.plugins import get_plugins
+
+            requirements = [f"olivine[hf]=={olivine.__version__}"]
+            entry = getattr(get_plugins(), kind).entry(type(component).name or type(component).__name__)
+            if entry.distribution not in SKIPPED_DISTRIBUTIONS:
+                requirements.append(f"{entry.distribution}=={entry.version}")
+        if self.config.hf_token:
+            requirements.extend(HF_TOKEN_PACKAGES)
+        return requirements
+
+    def _connect(self, workflow_dir: Path):
+        from olivine_azureml.workspace import Workspace
+
+        if self._workspace is None:
+            self._workspace = Workspace.connect(self._client, workflow_dir, self._client_path)
+        return self._workspace
+
+
+def _pass_label(pass_: Pass, ctx: PassContext) -> str:
+    """The pass's key in the workflow (``lora``) when the engine's logger names it, else its type."""
+    name = ctx.logger.name
+    return name.rsplit(".", 1)[-1] if name.startswith("olivine.pass.") else pass_.name

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> None:
     except OlivineError as exc:
         if debug_enabled():
             raise
-        for line in str(exc).split("; ") if type(exc).__name__ == "ConfigErrors" else [str(exc)]:
+        # One line per error; a message may itself contain "; ", so the errors are not split from the text.
+        for line in [e.line() for e in exc.errors] if hasattr(exc, "errors") else [str(exc)]:
             click.echo(f"error: {line}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

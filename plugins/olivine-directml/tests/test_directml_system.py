@@ -1,0 +1,143 @@
+"""The DirectML system: found after install, refused with a clear reason where DirectML cannot run,
+and with ``fallback_to_cpu`` a DirectML-built model evaluated on CPU, said in the report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from directml_workflows import accuracy_metric, tone_data_config
+from olivine import Accelerator, ConfigError, EvalContext, ModelRef
+from olivine.config.schema import DataConfig, MetricConfig
+from olivine.engine import run, validate
+from olivine.errors import ConfigErrors
+from olivine.plugins import get_plugins
+from olivine.providers import describe, installed, platform_name
+from olivine_directml.system import DirectML
+
+not_windows = pytest.mark.skipif(sys.platform == "win32", reason="checks the refusal on a machine without DirectML")
+
+
+def directml(**config) -> dict:
+    return {"type": "DirectML", **config}
+
+
+def test_listed_by_olivine_systems_without_importing_onnxruntime():
+    code = ("import sys, json; from olivine.plugins import get_plugins; p = get_plugins(); "
+            "e = p.systems.entry('DirectML'); print(json.dumps([e.distribution, sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('onnxruntime', 'onnxruntime_genai', 'torch'))]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == ["olivine-directml", []]
+
+
+@not_windows
+def test_refused_at_validation_naming_platform_and_flavours(tmp_path, write_workflow, dml_model, olivine):
+    path = write_workflow(dml_model, {"dml": directml()}, target="dml")
+    result = olivine("config", "validate", str(path))
+    assert result.returncode == 2
+    items = installed()
+    expected = (f"error: systems.dml: DirectML runs on Windows with onnxruntime-directml and "
+                f"onnxruntime-genai-directml; this machine is {platform_name()} with {describe(items)} and "
+                f"{describe(items, 'onnxruntime_genai')} (set fallback_to_cpu: true to build for DirectML here "
+                f"and evaluate on CPU, or run the workflow on a Windows machine)")
+    assert [line for line in result.stderr.splitlines() if line.startswith("error:")] == [expected]
+
+
+@not_windows
+def test_the_message_on_this_linux_machine(tmp_path, write_workflow, dml_model):
+    """The sentence a user on this (Linux, CPU onnxruntime) machine reads, for a system that evaluates nothing."""
+    if platform_name() != "Linux" or describe() != "onnxruntime (CPU)":
+        pytest.skip("the literal sentence is for Linux with CPU onnxruntime")
+    with pytest.raises(ConfigErrors) as caught:
+        validate(write_workflow(dml_model, {"dml": directml()}, target="dml", evaluate=False))
+    assert caught.value.errors[0].message == ("DirectML runs on Windows with onnxruntime-directml; "
+                                              "this machine is Linux with onnxruntime (CPU)")
+
+
+@not_windows
+def test_loading_a_dml_model_here_fails_which_is_why_validation_refuses(dml_model):
+    import onnxruntime_genai as og
+
+    with pytest.raises(RuntimeError, match="DML provider requested, but the installed GenAI has not been built"):
+        og.Model(str(dml_model))
+
+
+@not_windows
+def test_fallback_to_cpu_evaluates_the_dml_model_and_the_report_says_so(tmp_path, write_workflow, dml_model,
+                                                                        olivine):
+    genai_config = json.loads((dml_model / "genai_config.json").read_text())
+    assert genai_config["model"]["decoder"]["session_options"]["provider_options"] == [
+        {"dml": {"enable_graph_capture": "1"}}]
+    path = write_workflow(dml_model, {"dml": directml(fallback_to_cpu=True)}, target="dml")
+    result = olivine("run", "--config", str(path), "--no-progress")
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "run.json").read_text())
+    [stage] = report["stages"]
+    metrics = stage["metrics"]["accuracy"]
+    assert 0.0 <= metrics["accuracy_score"] <= 1.0
+    [note] = [n for n in metrics["_notes"] if "fallback_to_cpu" in n]
+    assert note.startswith("accuracy: evaluated on CPU because fallback_to_cpu is set (DirectML runs on Windows")
+    # the model folder itself is untouched: it still names DirectML for the machine that has it
+    assert json.loads((dml_model / "genai_config.json").read_text()) == genai_config
+
+
+@not_windows
+def test_fallback_scores_what_a_cpu_evaluation_of_the_same_model_scores(tmp_path, write_workflow, dml_model):
+    """The fallback is an ordinary CPU evaluation: LocalSystem with the evaluator's clear_providers agrees."""
+    fallback = run(write_workflow(dml_model, {"dml": directml(fallback_to_cpu=True)}, target="dml"),
+                   show_progress=False)
+    local = write_workflow(dml_model, {"local": {"type": "LocalSystem"}}, target="local")
+    config = json.loads(local.read_text())
+    config["evaluators"]["tone"]["metrics"][0]["user_config"]["clear_providers"] = True
+    config["engine"]["cache_dir"] = str(tmp_path / "cache-local")
+    local.write_text(json.dumps(config))
+    plain = run(local, show_progress=False)
+    score = fallback.run["stages"][0]["metrics"]["accuracy"]["accuracy_score"]
+    assert score == plain.run["stages"][0]["metrics"]["accuracy"]["accuracy_score"]
+
+
+@not_windows
+def test_without_fallback_evaluate_refuses_instead_of_crashing(tmp_path, dml_model):
+    """Called directly (validation would have refused first): a ConfigError, not onnxruntime-genai's RuntimeError."""
+    system = DirectML(DirectML.parse_config({}, "systems.dml"), key="dml")
+    evaluator = get_plugins().evaluators.get("accuracy")()
+    ctx = EvalContext(metric=MetricConfig.model_validate(accuracy_metric()), workflow_dir=tmp_path,
+                      data_configs={"tone_test": DataConfig.model_validate(tone_data_config())},
+                      accelerator=system.accelerator(), show_progress=False)
+    with pytest.raises(ConfigError, match="DirectML runs on Windows with onnxruntime-directml and "
+                                          "onnxruntime-genai-directml"):
+        system.evaluate(evaluator, ModelRef(format="onnx-genai", path=dml_model), ctx)
+
+
+def test_accelerator_carries_the_adapter_index():
+    system = DirectML(DirectML.parse_config({"device_id": 1}, "systems.dml"), key="dml")
+    assert system.accelerator() == Accelerator(device="gpu", execution_provider="DmlExecutionProvider", device_id=1)
+    cpu = DirectML(DirectML.parse_config({"accelerators": ["cpu"]}, "systems.dml"), key="dml")
+    assert cpu.accelerator() == Accelerator(device="cpu", execution_provider="CPUExecutionProvider")
+    gpu = DirectML(DirectML.parse_config({"accelerators": [{"device": "gpu"}]}, "systems.dml"), key="dml")
+    assert gpu.accelerator().execution_provider == "DmlExecutionProvider"
+
+
+@pytest.mark.parametrize(("config", "line"), [
+    ({"accelerators": [{"device": "gpu", "execution_providers": ["CUDAExecutionProvider"]}]},
+     "systems.dml.accelerators: DirectML runs DmlExecutionProvider and CPUExecutionProvider, not "
+     "CUDAExecutionProvider (use LocalSystem or PythonEnvironment for other providers)"),
+    ({"accelerators": ["npu"]}, "systems.dml.accelerators: DirectML has devices gpu and cpu, not 'npu'"),
+    ({"device_id": -1}, "systems.dml.device_id"),
+    ({"fallback_to_cup": True}, "did you mean fallback_to_cpu?"),
+])
+def test_config_mistakes_are_named(config, line):
+    with pytest.raises(ConfigErrors) as caught:
+        DirectML.parse_config(config, "systems.dml")
+    assert line in str(caught.value)
+
+
+@pytest.mark.windows
+@pytest.mark.skipif(sys.platform != "win32", reason="needs Windows with a DirectX 12 GPU and onnxruntime-directml")
+def test_evaluates_on_the_directml_gpu(tmp_path, write_workflow, dml_model):
+    outcome = run(write_workflow(dml_model, {"dml": directml()}, target="dml"), show_progress=False)
+    metrics = outcome.run["stages"][0]["metrics"]["accuracy"]
+    assert 0.0 <= metrics["accuracy_score"] <= 1.0
+    assert not any("fallback_to_cpu" in note for note in metrics.get("_notes", []))

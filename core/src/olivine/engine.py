@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +42,9 @@ def validate(config_file: str | Path, plugins: Plugins | None = None) -> Plan:
 
 
 def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: Plugins | None = None,
-        show_progress: bool = True) -> RunOutcome:
+        show_progress: bool = True, dry_run: bool = False) -> RunOutcome:
+    """Run a workflow. ``dry_run``: systems that support it write what they would submit under
+    ``<output dir>/dry-run/``; nothing else runs, nothing is cached, the previous output stays."""
     started = time.perf_counter()
     plugins = plugins or get_plugins()
     loaded = load_workflow(config_file)
@@ -48,19 +52,21 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
     logging.getLogger("olivine").setLevel(SEVERITY_TO_LEVEL[loaded.config.engine.log_severity_level])
     cache = Cache(_resolve(loaded, loaded.config.engine.cache_dir))
     out_dir = Path(output_dir).resolve() if output_dir else _resolve(loaded, loaded.config.engine.output_dir)
+    dry_dir = _fresh_dir(out_dir / "dry-run") if dry_run else None
     model = materialize.input_model(plan, plugins, cache)
     data_configs, data_keys = materialize.data_configs(plan, plugins, cache)
 
     def evaluate(ref: ModelRef, metrics=plan.metrics) -> dict[str, Any]:
         return evaluate_model(ref, metrics, plan.target, cache, data_configs, data_keys,
-                              loaded.workflow_dir, show_progress) if metrics else {}
+                              loaded.workflow_dir, show_progress, dry_dir) if metrics else {}
 
     def run_chain(passes) -> ChainRun:
         results: list[PassResult] = []
         stages: list[dict] = []
         current = model
         for item in passes:
-            result = run_pass(item, current, cache, data_configs, data_keys, loaded.workflow_dir, show_progress)
+            result = run_pass(item, current, cache, data_configs, data_keys, loaded.workflow_dir, show_progress,
+                              dry_dir)
             results.append(result)
             current = result.model
             metrics = item.metrics or (plan.metrics if item is passes[-1] else [])
@@ -72,7 +78,7 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
         stages.append(_stage("input_model", model, evaluate(model)))
     subs = sub_metrics([*plan.metrics, *(m for item in plan.passes for m in item.metrics)])
     search = None
-    if plan.search:
+    if plan.search and not dry_run:  # a dry run describes the first candidate only
         search = Search(plan.passes, plan.search, subs, run_chain, stages[0] if stages else None).run()
     chain = search.chosen.chain if search else run_chain(plan.passes)
     results, model = chain.results, chain.model
@@ -81,8 +87,17 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
     run_record = _run_record(loaded, plan, cache, results, stages, time.perf_counter() - started)
     if search:
         run_record["search"] = search.record
+    if dry_dir is not None:
+        (dry_dir / "run.json").write_text(json.dumps({**run_record, "dry_run": True}, indent=2, default=str))
+        return RunOutcome(plan, dry_dir, run_record, None, results)
     published = publish(out_dir, model if plan.passes else None, run_record)
     return RunOutcome(plan, out_dir, run_record, published, results)
+
+
+def _fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
 
 
 def _resolve(loaded: LoadedWorkflow, value: str) -> Path:

@@ -18,7 +18,7 @@ log = logging.getLogger("olivine.evaluate")
 
 def evaluate_model(model: ModelRef, metrics: list[PlannedMetric], target: System, cache: Cache,
                    data_configs: dict[str, Any], data_keys: dict[str, str], workflow_dir: Path,
-                   show_progress: bool) -> dict[str, dict[str, Any]]:
+                   show_progress: bool, dry_run: Path | None = None) -> dict[str, dict[str, Any]]:
     """``{metric name: {sub type: value}}``; a metric whose evaluator cannot read the format is skipped."""
     results: dict[str, dict[str, Any]] = {}
     model_key = cache.model_key(model)
@@ -27,12 +27,12 @@ def evaluate_model(model: ModelRef, metrics: list[PlannedMetric], target: System
             log.info("%s: skipped on %s model", planned.config.name, model.format)
             continue
         results[planned.config.name] = _evaluate_one(model, model_key, planned, target, cache, data_configs,
-                                                     data_keys, workflow_dir, show_progress)
+                                                     data_keys, workflow_dir, show_progress, dry_run)
     return results
 
 
 def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_keys, workflow_dir,
-                  show_progress) -> dict[str, Any]:
+                  show_progress, dry_run=None) -> dict[str, Any]:
     metric = planned.config
     data_name = metric.data_config if isinstance(metric.data_config, str) else None
     key = digest({"model": model_key, "metric": metric.model_dump(mode="json"), "version": planned.version,
@@ -41,6 +41,9 @@ def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_k
     cached = cache.lookup_eval(key)
     if cached is not None:
         return cached
+    if dry_run is not None:
+        folder = dry_run / f"evaluate-{metric.name}-{key[:8]}"
+        return _describe(model, planned, target, data_configs, workflow_dir, folder)
     ctx = EvalContext(metric=metric, workflow_dir=workflow_dir, data_configs=data_configs,
                       accelerator=target.accelerator(), show_progress=show_progress)
     try:
@@ -55,3 +58,13 @@ def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_k
         result["_notes"] = ctx.report["notes"]
     cache.store_eval(key, result)
     return result
+
+
+def _describe(model, planned, target, data_configs, workflow_dir, folder: Path) -> dict[str, Any]:
+    """Dry run: a system that supports it writes the evaluation it would submit; no metric values."""
+    if target.supports_dry_run:
+        ctx = EvalContext(metric=planned.config, workflow_dir=workflow_dir, data_configs=data_configs,
+                          accelerator=target.accelerator(), show_progress=False, dry_run=folder)
+        target.evaluate(planned.evaluator, model, ctx)
+        return {"_dry_run": str(folder)}
+    return {"_dry_run": f"would run on {target.key}"}

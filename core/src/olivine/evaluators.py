@@ -24,6 +24,8 @@ class EvalContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("olivine.evaluate"))
     report: dict[str, Any] = field(default_factory=dict)
     show_progress: bool = True
+    # ``olivine run --dry-run``: a system with ``supports_dry_run`` writes what it would submit here instead.
+    dry_run: Path | None = None
 
     def resolve_path(self, value: str | Path) -> Path:
         path = Path(value).expanduser()

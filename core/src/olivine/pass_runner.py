@@ -50,10 +50,14 @@ def _mentions(value: Any, name: str) -> bool:
 
 
 def run_pass(item: PlannedPass, model: ModelRef, cache: Cache, data_configs: dict[str, Any],
-             data_keys: dict[str, str], workflow_dir: Path, show_progress: bool) -> PassResult:
+             data_keys: dict[str, str], workflow_dir: Path, show_progress: bool,
+             dry_run: Path | None = None) -> PassResult:
     key = pass_cache_key(item, cache.model_key(model), data_keys)
     started = time.perf_counter()
     hit = cache.lookup(key)
+    if hit is None and dry_run is not None:
+        output, report = _describe(item, model, key, cache, data_configs, workflow_dir, dry_run)
+        return PassResult(item.key, item.type, key, False, time.perf_counter() - started, output, report)
     if hit is None:
         with cache.lock(key, on_wait=lambda: log.info("%s: waiting for another run producing it", item.key)):
             hit = cache.lookup(key)
@@ -63,6 +67,28 @@ def run_pass(item: PlannedPass, model: ModelRef, cache: Cache, data_configs: dic
     output, meta = hit
     log.info("%s (%s): cached", item.key, item.type)
     return PassResult(item.key, item.type, key, True, time.perf_counter() - started, output, meta.get("report", {}))
+
+
+def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path):
+    """Dry run: a system that supports it writes what it would submit; nothing runs, nothing is cached."""
+    work = cache.work_dir(key)
+    report: dict[str, Any] = {"dry_run": True, "host": item.host.key}
+    try:
+        if item.host.supports_dry_run:
+            ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, data_configs=data_configs,
+                              accelerator=item.host.accelerator(), cache_dir=cache.root,
+                              logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=False,
+                              dry_run=dry_run / item.key)
+            item.host.run_pass(item.instance, model, ctx)
+            report["described_in"] = str(dry_run / item.key)
+        else:
+            log.info("%s (%s): would run on %s", item.key, item.type, item.host.key)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    # The cache key a real run would give this output, so later passes' keys (and cache hits) stay exact.
+    placeholder = ModelRef(format=item.output_format, path=work,
+                           metadata={"dry_run": True, "cache_key": key, "pass_key": item.key})
+    return placeholder, report
 
 
 def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress):

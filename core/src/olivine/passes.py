@@ -34,6 +34,8 @@ class ValidationContext:
     input_model: ModelRef | None = None
     # Set when a system is checked: formats of the models it will evaluate (its providers must run them).
     evaluated_formats: tuple[str, ...] = ()
+    # The workflow's top-level ``azureml_client``, for systems that run in an AzureML workspace.
+    azureml_client: dict[str, Any] | None = None
 
     def resolve_path(self, value: str | Path) -> Path:
         path = Path(value).expanduser()
@@ -53,6 +55,8 @@ class PassContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("olivine.pass"))
     report: dict[str, Any] = field(default_factory=dict)
     show_progress: bool = True
+    # ``olivine run --dry-run``: a system with ``supports_dry_run`` writes what it would submit here instead.
+    dry_run: Path | None = None
 
     def resolve_path(self, value: str | Path) -> Path:
         path = Path(value).expanduser()

@@ -100,7 +100,8 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
     _duplicate_data_names(loaded, errors)
     vctx = ValidationContext(path="", workflow_dir=wdir, data_config_names=tuple(d.name for d in cfg.data_configs),
                              data_configs={d.name: d for d in cfg.data_configs},
-                             accelerator=target.accelerator() if target else None)
+                             accelerator=target.accelerator() if target else None,
+                             azureml_client=cfg.azureml_client)
     passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
     evaluator_name, metrics = _metrics(loaded, plugins, vctx, errors)
     _pass_metrics(loaded, plugins, passes, vctx, errors)

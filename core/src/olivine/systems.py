@@ -47,6 +47,8 @@ class System(Component):
     """Base of every system. Subclasses implement ``run_pass`` and ``evaluate``."""
 
     Config: ClassVar[type[StrictConfig]] = SystemConfig
+    # True when run_pass/evaluate honour ``ctx.dry_run`` (describe the work, do none of it).
+    supports_dry_run: ClassVar[bool] = False
 
     def __init__(self, config: SystemConfig | None = None, key: str = ""):
         self.config = config if config is not None else self.Config()

@@ -15,14 +15,19 @@ import click
 @click.option("--output-dir", type=click.Path(path_type=Path), help="Overrides engine.output_dir.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
-def run_cmd(config_file: Path, output_dir: Path | None, debug: bool, no_progress: bool) -> None:
+@click.option("--dry-run", is_flag=True,
+              help="Run nothing: systems that submit jobs (AzureML) write each job and its upload list instead.")
+def run_cmd(config_file: Path, output_dir: Path | None, debug: bool, no_progress: bool, dry_run: bool) -> None:
     """Run a workflow: passes in order, evaluations, final model and report in the output dir."""
     if debug:
         os.environ["OLIVINE_DEBUG"] = "1"
     from olivine.engine import run
     from olivine.summary import summary_table
 
-    outcome = run(config_file, output_dir=output_dir, show_progress=not no_progress)
+    outcome = run(config_file, output_dir=output_dir, show_progress=not no_progress, dry_run=dry_run)
+    if dry_run:
+        click.echo(f"dry run: nothing ran or was submitted; jobs described in {outcome.output_dir}")
+        return
     click.echo(summary_table(outcome.run))
     click.echo(f"report: {outcome.output_dir / 'run.json'}")
 

@@ -22,6 +22,9 @@ GENAI_PROVIDERS = {
     "NvTensorRtRtx",
 }
 
+# onnxruntime-genai provider option that picks the device (DirectML adapter index, CUDA device).
+DEVICE_ID_OPTIONS = {"dml": "device_index", "cuda": "device_id"}
+
 
 @dataclass
 class Timing:
@@ -128,8 +131,12 @@ class GenaiRuntime:
             config.clear_providers()  # the folder may name the provider it was built for (dml, cuda)
             self.provider = "cpu"
         elif provider is not None:
-            config.clear_providers()
-            config.append_provider(provider)
+            if provider not in _configured_providers(Path(model.path)):
+                config.clear_providers()
+                config.append_provider(provider)
+            # else the folder's own options stay, as the builder set them (dml: enable_graph_capture)
+            if accelerator.device_id and provider in DEVICE_ID_OPTIONS:
+                config.set_provider_option(provider, DEVICE_ID_OPTIONS[provider], str(accelerator.device_id))
             self.provider = provider
         else:
             self.provider = "as in genai_config.json"
@@ -217,6 +224,16 @@ def _genai_special_tokens(folder: Path) -> dict[str, int]:
     except (OSError, ValueError):
         return {}
     return {t["content"]: t["id"] for t in data.get("added_tokens", []) if t.get("special")}
+
+
+def _configured_providers(folder: Path) -> list[str]:
+    """Providers genai_config.json names for the decoder (what the builder targeted)."""
+    try:
+        config = json.loads((folder / "genai_config.json").read_text())
+        options = config["model"]["decoder"]["session_options"].get("provider_options", [])
+    except (OSError, ValueError, KeyError):
+        return []
+    return [name for entry in options for name in entry]
 
 
 def _genai_eos_ids(folder: Path) -> list[int]:

@@ -99,6 +99,28 @@ def test_fallback_scores_what_a_cpu_evaluation_of_the_same_model_scores(tmp_path
 
 
 @not_windows
+def test_modelbuilder_cross_builds_for_directml_and_the_fallback_evaluates_it(tmp_path, write_workflow):
+    """The whole Linux story: ModelBuilder on the DirectML system targets dml (its accelerator), the
+    model keeps DirectML's options for Windows, and the evaluation runs on CPU, reported."""
+    pytest.importorskip("olivine_modelbuilder", reason="needs the olivine-modelbuilder plugin")
+    from olivine.testing import tiny_phi3
+
+    path = write_workflow(tiny_phi3(), {"dml": directml(fallback_to_cpu=True)}, target="dml", host="dml",
+                          passes={"builder": {"type": "ModelBuilder", "precision": "int4"}}, model_type="HfModel")
+    config = json.loads(path.read_text())
+    config["engine"]["evaluate_input_model"] = False
+    path.write_text(json.dumps(config))
+    outcome = run(path, show_progress=False)
+    [stage] = outcome.run["stages"]
+    assert stage["report"]["execution_provider"] == "dml"
+    genai_config = json.loads((outcome.model.path / "genai_config.json").read_text())
+    assert genai_config["model"]["decoder"]["session_options"]["provider_options"] == [
+        {"dml": {"enable_graph_capture": "1"}}]
+    notes = stage["metrics"]["accuracy"]["_notes"]
+    assert any(note.startswith("accuracy: evaluated on CPU because fallback_to_cpu is set") for note in notes)
+
+
+@not_windows
 def test_without_fallback_evaluate_refuses_instead_of_crashing(tmp_path, dml_model):
     """Called directly (validation would have refused first): a ConfigError, not onnxruntime-genai's RuntimeError."""
     system = DirectML(DirectML.parse_config({}, "systems.dml"), key="dml")

@@ -18,6 +18,8 @@ EXTENSION_BUILDERS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".tsv": 
                       ".txt": "text", ".text": "text"}
 # Olive's pre-processing component names that mean "text generation" (the only kind olivine reads).
 TEXT_GEN_TYPES = ("text_generation_huggingface_pre_process", "huggingface_pre_process")
+# Olive's older names of two pre-processing keys -> the current ones.
+SPELLINGS = {"corpus_strategy": "strategy", "source_max_len": "max_seq_len"}
 STRATEGIES = ("join", "join-sliding-window", "join-random", "line-by-line", "line-by-line-random")
 
 
@@ -74,7 +76,7 @@ class PreProcessOptions(StrictConfig):
     @classmethod
     def _one_spelling(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            for old, new in (("corpus_strategy", "strategy"), ("source_max_len", "max_seq_len")):
+            for old, new in SPELLINGS.items():
                 if old in data and new in data:
                     raise ValueError(f"{old} and {new} are the same setting (old and current spelling); keep one")
             if isinstance(data.get("text_cols"), str):

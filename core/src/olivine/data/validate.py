@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from olivine.config.schema import DataConfig
 from olivine.data.options import (
     LOCAL_BUILDERS,
+    SPELLINGS,
     STRATEGIES,
     TEXT_GEN_TYPES,
     LoadOptions,
@@ -31,7 +32,9 @@ def validate_data_config(data: DataConfig, path: str, workflow_dir: Path) -> lis
                                   did_you_mean(data.type, KNOWN_CONTAINERS) or f"known: {', '.join(KNOWN_CONTAINERS)}"))
     load_path, pre_path = f"{path}.load_dataset_config", f"{path}.pre_process_data_config"
     load = _parse(LoadOptions, data.load_dataset_config, load_path, errors)
-    pre = _parse(PreProcessOptions, data.pre_process_data_config, pre_path, errors)
+    pre = None
+    if not _both_spellings(data.pre_process_data_config, pre_path, errors):
+        pre = _parse(PreProcessOptions, data.pre_process_data_config, pre_path, errors)
     if pre is not None:
         errors.extend(_pre_process_errors(pre, pre_path))
     if load is None:
@@ -50,6 +53,15 @@ def _parse(model: type[BaseModel], raw: dict[str, Any], path: str, errors: list[
     except ValidationError as exc:
         errors.extend(config_errors_from(exc, model, path).errors)
         return None
+
+
+def _both_spellings(raw: dict[str, Any], path: str, errors: list[ConfigError]) -> bool:
+    found = False
+    for old, new in SPELLINGS.items():
+        if old in raw and new in raw:
+            errors.append(ConfigError(f"{path}.{old}", f"same setting as {new} (its older name); keep one"))
+            found = True
+    return found
 
 
 def _load_errors(load: LoadOptions, path: str, workflow_dir: Path) -> list[ConfigError]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import os
 import subprocess
 import sys
+import sysconfig
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -225,3 +229,92 @@ def test_cli_reports_the_missing_provider_in_one_line(tmp_path, fake_hf_model):
         "it comes with onnxruntime-genai-cuda, and this environment has onnxruntime-genai (CPU) "
         "(pip uninstall -y onnxruntime-genai && pip install onnxruntime-genai-cuda, or keep "
         "onnxruntime-genai-cuda in its own venv and use a PythonEnvironment system)"]
+
+
+# --- a second onnxruntime flavour in its own venv: examples/python-environment ----------------------
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python-environment" / "workflow.json"
+
+
+@pytest.fixture(scope="module")
+def cpu_int4_model(tmp_path_factory) -> Path:
+    """The tiny Phi-3 as an int4 onnxruntime-genai model, built by onnxruntime-genai's own builder."""
+    from olivine.testing import tiny_phi3
+
+    out = tmp_path_factory.mktemp("cpu-int4") / "model"
+    command = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(tiny_phi3()), "-o", str(out),
+               "-p", "int4", "-e", "cpu", "-c", str(out.parent / "builder-cache")]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ,
+                                                                                     "HF_HUB_OFFLINE": "1"})
+    assert built.returncode == 0, built.stderr[-2000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def second_venv(tmp_path_factory) -> Path:
+    """A real second venv (its own interpreter) that logs each start to $OLIVINE_TEST_INTERPRETER_LOG.
+
+    It borrows this venv's packages through a .pth line instead of installing its own: a second
+    onnxruntime flavour (onnxruntime-gpu, -directml) cannot be installed in this sandbox, and copying
+    torch would take minutes. The interpreter, `olivine run-pass` and the provider check in it are real.
+    """
+    venv = tmp_path_factory.mktemp("second") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site_dir = Path(subprocess.run([str(_venv_python(venv)), "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                    "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip())
+    shared = sysconfig.get_paths()["purelib"]
+    (site_dir / "borrowed_packages.pth").write_text(f"import site; site.addsitedir({shared!r})\n")
+    (site_dir / "log_interpreter.pth").write_text(
+        "import os, sys; log = os.environ.get('OLIVINE_TEST_INTERPRETER_LOG'); "
+        "log and open(log, 'a').write(sys.executable + '\\n')\n")
+    return venv
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def example_workflow(tmp_path: Path, model: Path, venv: Path, accelerators: list | None = None) -> Path:
+    """examples/python-environment/workflow.json pointed at the tiny model, the tone data and the venv."""
+    from olivine.testing import tone_data_dir
+
+    config = json.loads(EXAMPLE.read_text())
+    config["input_model"]["model_path"] = str(model)
+    config["data_configs"][0]["load_dataset_config"]["data_files"] = str(tone_data_dir() / "test.jsonl")
+    config["evaluators"]["tone"]["metrics"][0]["user_config"]["max_samples"] = 8
+    system = config["systems"]["cuda_env"]
+    system["python_environment_path"] = str(_venv_python(venv).parent)
+    if accelerators is not None:
+        system["accelerators"] = accelerators
+    config["engine"].update(cache_dir=str(tmp_path / "cache"), output_dir=str(tmp_path / "out"))
+    return write_workflow(tmp_path, config)
+
+
+@pytest.fixture
+def interpreter_log(tmp_path, monkeypatch) -> Path:
+    log = tmp_path / "interpreters.log"
+    monkeypatch.setenv("OLIVINE_TEST_INTERPRETER_LOG", str(log))
+    return log
+
+
+def test_example_checks_cuda_inside_the_second_venv(tmp_path, cpu_int4_model, second_venv, interpreter_log):
+    """As shipped, the example asks the venv for CUDA: here it has CPU onnxruntime-genai, and says so."""
+    with pytest.raises(ConfigErrors) as caught:
+        validate(example_workflow(tmp_path, cpu_int4_model, second_venv))
+    [error] = caught.value.errors
+    assert error.path == "systems.cuda_env.accelerators[0].execution_providers[0]"
+    assert error.message == ("CUDAExecutionProvider is not available: it comes with onnxruntime-genai-cuda, "
+                             "and this environment has onnxruntime-genai (CPU)")
+    assert str(_venv_python(second_venv)) in interpreter_log.read_text().splitlines()
+
+
+def test_example_evaluates_in_the_second_venv(tmp_path, cpu_int4_model, second_venv, interpreter_log):
+    from olivine.engine import run
+
+    path = example_workflow(tmp_path, cpu_int4_model, second_venv, accelerators=["cpu"])
+    outcome = run(path, show_progress=False)
+    [stage] = outcome.run["stages"]
+    assert 0.0 <= stage["metrics"]["accuracy"]["accuracy_score"] <= 1.0
+    assert any(note.endswith("/8 correct on onnx-genai") for note in stage["metrics"]["accuracy"]["_notes"])
+    started = interpreter_log.read_text().splitlines()
+    assert started.count(str(_venv_python(second_venv))) >= 2  # the provider check, then run-pass

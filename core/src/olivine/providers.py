@@ -323,3 +323,14 @@ def _all_ort_providers() -> list[str] | None:
         return list(onnxruntime.get_all_providers())
     except Exception:  # noqa: BLE001
         return None
+
+
+def problems_for(requests: list[list[str]]) -> list[dict[str, str | None] | None]:
+    """``provider_problem`` for each ``[provider, namespace]`` as JSON-ready data: what an
+    out-of-process system asks its own interpreter (``python -c``) before any work."""
+    items = installed()
+    answers: list[dict[str, str | None] | None] = []
+    for provider, namespace in requests:
+        problem = provider_problem(provider, namespace, items)
+        answers.append(None if problem is None else {"message": problem.message, "hint": problem.hint})
+    return answers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from olivine.errors import ConfigError, ConfigErrors
 from olivine.evaluators import EvalContext, Evaluator
 from olivine.models import ModelRef
@@ -33,24 +35,31 @@ class LocalSystem(System):
         return evaluator.evaluate(model, ctx)
 
 
-def check_execution_providers(system: System, ctx: ValidationContext) -> None:
-    """Raise ConfigErrors naming each configured provider that cannot run the evaluated ONNX formats."""
+def check_execution_providers(system: System, ctx: ValidationContext,
+                              ask: Callable[[list[list[str]]], list[dict | None]] | None = None) -> None:
+    """Raise ConfigErrors naming each configured provider that cannot run the evaluated ONNX formats.
+
+    ``ask`` answers ``olivine.providers.problems_for`` for the system's own environment (another
+    interpreter for PythonEnvironment); by default this process's.
+    """
     namespaces = [ONNX_RUNTIMES[f] for f in ctx.evaluated_formats if f in ONNX_RUNTIMES]
     if not namespaces:
         return
     from olivine import providers
 
-    items = providers.installed()
-    errors = []
+    requests, paths = [], []
     for i, accelerator in enumerate(system.config.accelerators):
+        base = f"systems.{system.key}.accelerators[{i}]"
         for j, provider in enumerate(accelerator.providers()):
+            # A provider the device implies (no list given) is reported at the device key.
+            path = f"{base}.execution_providers[{j}]" if accelerator.execution_providers else f"{base}.device"
             for namespace in namespaces:
-                problem = providers.provider_problem(provider, namespace, items)
-                if problem is not None:
-                    base = f"systems.{system.key}.accelerators[{i}]"
-                    # A provider the device implies (no list given) is reported at the device key.
-                    path = f"{base}.execution_providers[{j}]" if accelerator.execution_providers else f"{base}.device"
-                    errors.append(ConfigError(path, problem.message, problem.hint))
-                    break
+                requests.append([provider, namespace])
+                paths.append(path)
+    answers = (ask or providers.problems_for)(requests)
+    errors: dict[str, ConfigError] = {}
+    for path, answer in zip(paths, answers, strict=True):
+        if answer is not None and path not in errors:
+            errors[path] = ConfigError(path, answer["message"], answer.get("hint"))
     if errors:
-        raise ConfigErrors(errors)
+        raise ConfigErrors(list(errors.values()))

@@ -13,12 +13,16 @@ from pathlib import Path
 
 from pydantic import Field
 
+from olivine.builtin.local_system import check_execution_providers
 from olivine.errors import ConfigError, PassError
 from olivine.evaluators import EvalContext, Evaluator
 from olivine.models import ModelRef
 from olivine.passes import Pass, PassContext, ValidationContext
 from olivine.runpass import eval_spec, pass_spec
 from olivine.systems import System, SystemConfig
+
+PROVIDER_PROBE = ("import json, sys; from olivine.providers import problems_for; "
+                  "print(json.dumps(problems_for(json.loads(sys.argv[1]))))")
 
 
 class PythonEnvironmentConfig(SystemConfig):
@@ -54,6 +58,17 @@ class PythonEnvironment(System):
         if probe.returncode != 0:
             raise ConfigError(key, f"olivine is not installed in {python}",
                               f"run: {python} -m pip install olivine and the plugins the workflow uses")
+        # The providers it evaluates with must run in that interpreter, whatever this one has installed.
+        check_execution_providers(self, ctx, lambda requests: self._ask_providers(python, requests, key))
+
+    def _ask_providers(self, python: Path, requests: list[list[str]], key: str) -> list:
+        probe = subprocess.run([str(python), "-c", PROVIDER_PROBE, json.dumps(requests)], capture_output=True,
+                               text=True, env=self._env(), timeout=120)
+        if probe.returncode != 0:
+            last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ConfigError(key, f"could not check execution providers in {python}: {last}",
+                              "install the same olivine version there")
+        return json.loads(probe.stdout.strip().splitlines()[-1])
 
     def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
         result = self._run(pass_spec(pass_, model, ctx), ctx.workflow_dir)

@@ -60,14 +60,20 @@ class JobDraft:
 
 def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bool = True) -> JobDraft:
     """``digest(path)`` gives a content digest; a model path that does not exist is a dry-run placeholder."""
-    spec = _absolute_data_paths(spec)
+    spec = _absolute_data_paths(_used_data_configs(spec))
     workflow_dir = Path(spec["workflow_dir"])
     uploads = _model_uploads(spec["model"], digest)
     roots = [u.local for u in uploads]
-    for path in _other_paths(spec, skip=(workflow_dir, Path(output_dir), Path.home())):
-        if not any(_is_under(path, root) for root in roots):
-            uploads.append(Upload(f"file_{len(uploads)}", path, digest(path), path.is_file()))
-            roots.append(path)
+    skip = (workflow_dir, Path(output_dir), Path.home())
+    named = (("data", spec.get("data_configs")), ("file", [spec.get("config"), spec.get("metric"),
+                                                           spec["model"].get("metadata")]))
+    for prefix, value in named:
+        count = 0
+        for path in _existing_paths(value, skip):
+            if not any(_is_under(path, root) for root in roots):
+                uploads.append(Upload(f"{prefix}_{count}", path, digest(path), path.is_file()))
+                roots.append(path)
+                count += 1
     local_paths = {job_entry.input_token(u.name): str(u.local) for u in uploads}
     local_paths[f"{job_entry.OUTPUT_TOKEN}/{OUT_SUBDIR}"] = str(output_dir)
     mapping = {local: token for token, local in local_paths.items()} | {str(workflow_dir): job_entry.WORKFLOW_TOKEN}
@@ -125,6 +131,24 @@ def _model_uploads(model: dict[str, Any], digest) -> list[Upload]:
     return uploads
 
 
+def _used_data_configs(spec: dict[str, Any]) -> dict[str, Any]:
+    """Only the data configs the pass config or metric names go with the job (and get uploaded)."""
+    names: set[str] = set()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, str):
+            names.add(item)
+        elif isinstance(item, dict):
+            for child in item.values():
+                walk(child)
+        elif isinstance(item, list):
+            for child in item:
+                walk(child)
+
+    walk([spec.get("config"), spec.get("metric")])
+    return {**spec, "data_configs": [d for d in spec.get("data_configs", []) if d.get("name") in names]}
+
+
 def _absolute_data_paths(spec: dict[str, Any]) -> dict[str, Any]:
     """Relative ``user_script``/``script_dir`` of data configs are relative to the workflow: make them absolute."""
     workflow_dir = Path(spec["workflow_dir"])
@@ -138,23 +162,23 @@ def _absolute_data_paths(spec: dict[str, Any]) -> dict[str, Any]:
     return {**spec, "data_configs": configs}
 
 
-def _other_paths(spec: dict[str, Any], skip: tuple[Path, ...]) -> list[Path]:
-    """Existing absolute paths named anywhere in the config, data configs or model metadata."""
+def _existing_paths(value: Any, skip: tuple[Path, ...]) -> list[Path]:
+    """Existing absolute paths named anywhere in ``value`` (never a folder holding the workflow or the cache)."""
     found: set[Path] = set()
 
-    def walk(value: Any) -> None:
-        if isinstance(value, str) and "\n" not in value and os.path.isabs(value):
-            path = Path(value)
-            if path.exists() and path != Path("/") and not any(_is_under(s, path) for s in skip):
+    def walk(item: Any) -> None:
+        if isinstance(item, str) and "\n" not in item and os.path.isabs(item):
+            path = Path(item)
+            if path.exists() and path != Path(path.anchor) and not any(_is_under(s, path) for s in skip):
                 found.add(path)
-        elif isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
+        elif isinstance(item, dict):
+            for child in item.values():
+                walk(child)
+        elif isinstance(item, list):
+            for child in item:
+                walk(child)
 
-    walk([spec.get("config"), spec.get("metric"), spec.get("data_configs"), spec["model"].get("metadata")])
+    walk(value)
     return sorted(found, key=lambda p: (len(p.parts), str(p)))
 
 

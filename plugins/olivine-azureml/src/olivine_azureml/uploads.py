@@ -42,7 +42,8 @@ class Upload:
         return f"{base}/{self.local.name}" if self.is_file else f"{base}/"
 
     def as_json(self, datastore: str) -> dict[str, Any]:
-        return {"input": self.name, "type": self.kind, "local_path": str(self.local), "digest": self.digest,
+        local = str(self.local) if self.digest else None
+        return {"input": self.name, "type": self.kind, "local_path": local, "digest": self.digest,
                 "size_bytes": _size(self.local), "target": datastore_uri(datastore, self.default_path()),
                 **({"note": self.note} if self.note else {})}
 

@@ -326,3 +326,17 @@ def test_olivine_passes_imports_no_heavy_library():
     modules = json.loads(result.stdout.rsplit("MODULES=", 1)[1])
     assert "olivine.plugins" in modules, "the wrapper must have loaded the plugins"
     assert sorted({name for name in modules if name.split(".")[0] in HEAVY}) == []
+
+
+def test_a_load_failure_shows_its_traceback_only_with_debug(site):
+    site.add("olivine-broken", "broken", "def helper():\n    raise ImportError('needs the vendor SDK 4.2')\n\n\n"
+                                         "helper()\n")
+    env = {**os.environ, "OLIVINE_LOAD_PLUGINS": "broken"}
+
+    quiet = subprocess.run([sys.executable, "-m", "olivine", "plugins"], capture_output=True, text=True, env=env)
+    loud = subprocess.run([sys.executable, "-m", "olivine", "--debug", "plugins"], capture_output=True, text=True,
+                          env=env)
+
+    assert "Traceback" not in quiet.stderr
+    assert quiet.stderr.count("needs the vendor SDK 4.2") == 1
+    assert "Traceback" in loud.stderr and "in helper" in loud.stderr

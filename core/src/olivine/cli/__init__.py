@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     from olivine.errors import OlivineError
 
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
-    logging.getLogger("olivine").setLevel(logging.INFO)
+    # Plugins load before click parses --debug: set the level now so their load tracebacks show.
+    logging.getLogger("olivine").setLevel(logging.DEBUG if debug_enabled() else logging.INFO)
     try:
         from olivine.plugins import get_plugins
 

@@ -74,7 +74,9 @@ class Installed:
 
     def as_json(self) -> dict[str, Any]:
         return {"distribution": self.name, "version": self.version, "flavour": self.flavour.label,
-                "runtime": RUNTIME_LABELS[self.flavour.namespace], "provides": list(self.flavour.providers)}
+                "runtime": RUNTIME_LABELS[self.flavour.namespace],
+                "provides": [p for p in self.flavour.providers if PLATFORM_ONLY.get(p, platform_name()) ==
+                             platform_name()]}
 
 
 @dataclass(frozen=True)

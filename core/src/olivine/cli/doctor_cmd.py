@@ -156,10 +156,14 @@ def render(report: dict[str, Any]) -> str:
     for row in report["runtimes"] or [{"distribution": "onnxruntime", "version": None}]:
         lines.append(f"  {_runtime_line(row)}")
     lines.append("plugins")
-    for plugin in report["plugins"]:
+    names = max((len(plugin["name"]) for plugin in report["plugins"]), default=0)
+    labels = [f"{plugin['name'].ljust(names)}  {plugin['distribution']} {plugin['version']}"
+              for plugin in report["plugins"]]
+    width = max(map(len, labels), default=0)
+    for label, plugin in zip(labels, report["plugins"], strict=True):
         bad = [c["problem"] for c in plugin["requirements"] if c["ok"] is False]
         status = f"FAILED: {plugin['error']}" if plugin["error"] else ("; ".join(bad) if bad else "ok")
-        lines.append(f"  {plugin['name']:<14} {plugin['distribution']} {plugin['version']}  {status}")
+        lines.append(f"  {label.ljust(width)}  {status}")
     if report["problems"]:
         lines.append("problems")
         lines.extend(f"  - {problem}" for problem in report["problems"])

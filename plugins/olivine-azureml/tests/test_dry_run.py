@@ -10,28 +10,13 @@ from pathlib import Path
 
 import pytest
 from aml_runtime import plugin_env
+from dry_run_helpers import dry_run, load_and_validate
 
 
 def olivine(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **plugin_env()}
     return subprocess.run([sys.executable, "-m", "olivine", *map(str, args)], capture_output=True, text=True,
                           timeout=300, env=env, cwd=cwd)
-
-
-def dry_run(config: Path) -> Path:
-    """What ``olivine run --config F --dry-run`` does, in this process (azure-ai-ml imports once per session)."""
-    from olivine.engine import run
-
-    return run(config, show_progress=False, dry_run=True).output_dir
-
-
-def load_and_validate(job_yaml: Path):
-    """azure-ai-ml's schema validation (load_job) and entity validation (what create_or_update runs first)."""
-    from azure.ai.ml import load_job
-
-    job = load_job(job_yaml)._to_job()
-    job._validate()
-    return job
 
 
 SCALE = {"scale": {"type": "ScaleWeights", "factor": 3.0, "train_data_config": "tone_train"}}

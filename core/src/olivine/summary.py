@@ -40,9 +40,13 @@ def _metric_cells(stage: dict[str, Any], names: list[str]) -> list[str]:
     for name in names:
         cell = _fmt(metrics.get(name))
         if name in deltas:
-            cell += f" ({deltas[name]['delta']:+.3g})"
+            cell += f" ({_fmt_delta(deltas[name]['delta'])})"
         cells.append(cell)
     return cells
+
+
+def _fmt_delta(delta: float) -> str:
+    return f"{int(delta):+d}" if float(delta).is_integer() and abs(delta) < 1e12 else f"{delta:+.3g}"
 
 
 def _goals_cell(stage: dict[str, Any]) -> str:
@@ -70,8 +74,9 @@ def _search_lines(search: dict[str, Any] | None) -> list[str]:
         rows.append([candidate["name"], *[_fmt(candidate["params"].get(p)) for p in params],
                      *_metric_cells(candidate, metric_names), _goals_cell(candidate),
                      "*" if candidate["chosen"] else ""])
-    verdict = {True: "meets every goal", None: "no goals set",
-               False: "no candidate meets every goal; the output is the best-ranked one"}[search.get("chosen_meets_goals")]
+    verdicts = {True: "meets every goal", None: "no goals set",
+                False: "no candidate meets every goal; the output is the best-ranked one"}
+    verdict = verdicts[search.get("chosen_meets_goals")]
     title = (f"search ({search['execution_order']}, {search['sampler']}): {len(candidates)} candidates, "
              f"chosen #{search['chosen']}, {verdict}")
     return ["", title, *_table(rows), ""]

@@ -340,3 +340,15 @@ def test_a_load_failure_shows_its_traceback_only_with_debug(site):
     assert "Traceback" not in quiet.stderr
     assert quiet.stderr.count("needs the vendor SDK 4.2") == 1
     assert "Traceback" in loud.stderr and "in helper" in loud.stderr
+
+
+def test_a_hooks_module_reached_twice_is_loaded_once(site, monkeypatch):
+    """A developer names an installed plugin's hooks module in OLIVINE_PLUGIN_MODULES too."""
+    site.add("olivine-good", "good", GOOD_HOOKS)
+    _only(monkeypatch, "good")
+    monkeypatch.setenv("OLIVINE_PLUGIN_MODULES", "olivine_good_hooks")
+
+    plugins = load_plugins()
+
+    assert [(i.name, i.error) for i in plugins.infos] == [("builtin", None), ("olivine_good_hooks", None)]
+    assert plugins.passes.entry("Shout").plugin == "olivine_good_hooks"

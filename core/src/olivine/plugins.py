@@ -184,6 +184,11 @@ def _distributions_by_entry_point() -> dict[tuple[str, str], Any]:
 
 
 def _register_module(plugins: Plugins, module: ModuleType, info: PluginInfo) -> None:
+    if plugins.pm.is_registered(module):
+        # The same hooks module reached twice (OLIVINE_PLUGIN_MODULES naming an installed plugin's
+        # module, or two entry points): it is loaded once, under its first name.
+        log.debug("plugin %s: %s is already registered", info.name, info.module)
+        return
     plugins.infos.append(info)
     try:
         plugins.pm.register(module, name=info.name)

@@ -13,8 +13,10 @@ from olivine.suggest import did_you_mean
 
 def config_errors_from(exc: ValidationError, model: type[BaseModel], prefix: str) -> ConfigErrors:
     errors = []
-    for item in exc.errors():
-        loc = [part for part in item["loc"] if not _is_union_tag(part)]
+    items = [(item, _clean_loc(model, item["loc"])) for item in exc.errors()]
+    for item, loc in items:
+        if _lost_union_branch(loc, items):
+            continue
         path = join_path(prefix, *loc)
         if item["type"] == "extra_forbidden":
             allowed = allowed_keys(model, loc[:-1])
@@ -43,7 +45,8 @@ def allowed_keys(model: type[BaseModel], loc: list[Any]) -> list[str]:
         current = _step(current, part)
         if current is None:
             return []
-    if not (isinstance(current, type) and issubclass(current, BaseModel)):
+    current = next((c for c in _unwrap(current) if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    if current is None:
         return []
     keys = []
     for name, field in current.model_fields.items():
@@ -77,6 +80,29 @@ def _unwrap(annotation: Any) -> list[Any]:
     if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
         return [a for a in typing.get_args(annotation) if a is not type(None)]
     return [annotation]
+
+
+def _clean_loc(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
+    """``loc`` without the names pydantic inserts for the member of a union it tried."""
+    current: Any = model
+    cleaned = []
+    for part in loc:
+        members = _unwrap(current) if current is not None else []
+        models = {m.__name__: m for m in members if isinstance(m, type) and issubclass(m, BaseModel)}
+        if len(members) > 1 and part in models:
+            current = models[part]
+            continue
+        if _is_union_tag(part):
+            continue
+        cleaned.append(part)
+        current = _step(current, part) if current is not None else None
+    return cleaned
+
+
+def _lost_union_branch(loc: list[Any], items: list[tuple[dict, list[Any]]]) -> bool:
+    """A type error on a value whose own keys also have errors came from another union member
+    (``search_strategy: {...}`` is not a bool); the errors inside the value are the real ones."""
+    return any(len(other) > len(loc) and other[:len(loc)] == loc for _, other in items)
 
 
 def _is_union_tag(part: Any) -> bool:

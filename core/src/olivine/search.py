@@ -97,11 +97,13 @@ class Search:
         return SearchOutcome(chosen, self.candidates, self._record(dims, chosen))
 
     def _pass_by_pass(self, dims: list[Dim]) -> Candidate:
-        fixed: dict[str, Any] = {}
+        """Search one pass at a time; earlier passes keep their best values, later ones their first."""
+        fixed = {d.name: d.values[0] for d in dims}
         chosen = None
         for pass_key in dict.fromkeys(d.pass_key for d in dims):
             mine = [d for d in dims if d.pass_key == pass_key]
-            chosen = self._search(mine, fixed, pass_key)
+            others = {name: value for name, value in fixed.items() if not name.startswith(f"{pass_key}.")}
+            chosen = self._search(mine, others, pass_key)
             fixed.update({d.name: chosen.params[d.name] for d in mine})
         return chosen
 

@@ -49,7 +49,8 @@ def run_command_job(job, node_dir: Path, mount_input: Callable[[str, str, Path],
         return str(inputs[name] if kind == "inputs" else outputs[name])
 
     command = _BINDING.sub(bind, job.command)
-    completed = subprocess.run(["bash", "-c", command], cwd=workdir, env=job_env(job, extra_env), timeout=timeout,
+    bash = shutil.which("bash") or "/bin/bash"
+    completed = subprocess.run([bash, "-c", command], cwd=workdir, env=job_env(job, extra_env), timeout=timeout,
                                capture_output=True, text=True)
     return JobRun(completed.returncode, completed.stdout + completed.stderr, outputs)
 

@@ -105,11 +105,13 @@ class FakeJobs:
             try:
                 raise KeyboardInterrupt
             except KeyboardInterrupt as exc:
-                raise JobException(message="The output streaming for the run interrupted.") from exc
+                message = "The output streaming for the run interrupted."
+                raise JobException(message=message, no_personal_data_message=message) from exc
         print(record.log)
         if record.status == "Failed":
             error = {"code": "UserError", "message": record.error}
-            raise JobException(message="Exception : \n {} ".format(json.dumps({"error": error}, indent=4)))
+            raise JobException(message="Exception : \n {} ".format(json.dumps({"error": error}, indent=4)),
+                               no_personal_data_message="Exception raised on failed job.")
 
     def get(self, name: str):
         self.client.failures.maybe_fail("get")

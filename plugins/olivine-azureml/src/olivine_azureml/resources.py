@@ -48,6 +48,11 @@ class AzureMLDatastore(Resource):
     schemes = ("azureml",)
     Config = DatastoreConfig
 
+    def __init__(self, config: DatastoreConfig | None = None, uri: str | None = None):
+        if config is None and uri is not None:  # the URI says everything; the config stays unused
+            config = DatastoreConfig.model_construct(relative_path="")
+        super().__init__(config, uri)
+
     def identity(self) -> str:
         if self.uri:
             return self.uri

@@ -31,11 +31,12 @@ class BuildRequest:
 
 
 def step_count(request: BuildRequest) -> int:
+    """Progress steps: loading the builder, then one per line the builder prints as it goes."""
     if request.options.get("config_only") == "true":
-        return 2
+        return 3
     config = json.loads((request.input_path / "config.json").read_text())
     layers = int(request.options.get("num_hidden_layers") or config.get("num_hidden_layers") or 0)
-    return layers + 6
+    return layers + 7
 
 
 def run_builder(request: BuildRequest, log_file: Path, logger: logging.Logger, bar) -> None:
@@ -52,6 +53,8 @@ def run_builder(request: BuildRequest, log_file: Path, logger: logging.Logger, b
 
         with captured(on_line):
             from onnxruntime_genai.models import builder
+
+            bar.update(1, step="builder loaded")
 
             pairs = [f"{key}={value}" for key, value in request.options.items()]
             args = (None, str(request.input_path), str(request.output_dir), request.precision, request.provider,

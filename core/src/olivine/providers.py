@@ -50,6 +50,9 @@ for _flavour in FLAVOURS:
     for _provider in _flavour.providers:
         PROVIDER_PACKAGES[_flavour.namespace].setdefault(_provider, _flavour.distribution)
 
+# Providers that exist on one OS only, whatever the installed flavour says.
+PLATFORM_ONLY = {"DmlExecutionProvider": "Windows", "CoreMLExecutionProvider": "macOS"}
+
 # onnxruntime-genai runs these through onnxruntime's generic provider API: the genai CPU build
 # serves them when the installed onnxruntime flavour has them.
 GENAI_VIA_ORT = ("QNNExecutionProvider", "OpenVINOExecutionProvider", "WebGpuExecutionProvider")
@@ -242,9 +245,6 @@ def _genai_problem(provider: str, items: list[Installed]) -> ProviderProblem | N
     if provider in flavours[0].flavour.providers:
         return None
     return _wrong_flavour(provider, package, flavours[0])
-
-
-PLATFORM_ONLY = {"DmlExecutionProvider": "Windows", "CoreMLExecutionProvider": "macOS"}
 
 
 def _platform_problem(provider: str) -> ProviderProblem | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from directml_workflows import accuracy_metric, tone_data_config
@@ -163,3 +164,68 @@ def test_evaluates_on_the_directml_gpu(tmp_path, write_workflow, dml_model):
     metrics = outcome.run["stages"][0]["metrics"]["accuracy"]
     assert 0.0 <= metrics["accuracy_score"] <= 1.0
     assert not any("fallback_to_cpu" in note for note in metrics.get("_notes", []))
+
+
+@pytest.fixture
+def windows_with(monkeypatch):
+    """Simulated: no Windows machine here, so the platform name and the installed distributions are
+    made up; everything that reads them (messages, fixes, the check) runs as it would there."""
+    from olivine import providers
+
+    def pretend(*distributions: str) -> None:
+        monkeypatch.setattr(providers, "platform_name", lambda: "Windows")
+        monkeypatch.setattr(providers, "_version", {name: "1.0" for name in distributions}.get)
+
+    return pretend
+
+
+def check(config: dict, formats: tuple[str, ...]) -> None:
+    from olivine import ValidationContext
+
+    system = DirectML(DirectML.parse_config(config, "systems.dml"), key="dml")
+    system.check(ValidationContext(path="", workflow_dir=Path("."), evaluated_formats=formats))
+
+
+def test_windows_with_the_directml_flavours_passes(windows_with):
+    windows_with("onnxruntime-directml", "onnxruntime-genai-directml")
+    check({}, ("onnx-genai",))
+
+
+def test_windows_with_cpu_onnxruntime_gets_the_pip_command(windows_with):
+    windows_with("onnxruntime")
+    with pytest.raises(ConfigError) as caught:
+        check({}, ())
+    assert caught.value.message == ("DirectML runs on Windows with onnxruntime-directml; "
+                                    "this machine is Windows with onnxruntime (CPU)")
+    assert caught.value.hint == "pip uninstall -y onnxruntime && pip install onnxruntime-directml"
+
+
+def test_windows_missing_only_the_genai_flavour(windows_with):
+    windows_with("onnxruntime-directml", "onnxruntime-genai")
+    check({}, ())  # evaluating nothing, onnxruntime-directml is enough
+    with pytest.raises(ConfigError) as caught:
+        check({}, ("onnx-genai",))
+    assert caught.value.message.endswith("this machine is Windows with onnxruntime-directml (DirectML) and "
+                                         "onnxruntime-genai (CPU)")
+    assert caught.value.hint == ("pip uninstall -y onnxruntime-genai && pip install onnxruntime-directml "
+                                 "onnxruntime-genai-directml")
+
+
+def test_windows_with_conflicting_flavours_gets_the_conflict_fix(windows_with):
+    """The conflict sends the check to onnxruntime itself (the real CPU build here: no DirectML)."""
+    windows_with("onnxruntime", "onnxruntime-directml")
+    with pytest.raises(ConfigError) as caught:
+        check({}, ())
+    assert caught.value.message.endswith("this machine is Windows with onnxruntime and onnxruntime-directml "
+                                         "(conflicting)")
+    assert caught.value.hint == ("run: pip uninstall -y onnxruntime onnxruntime-directml "
+                                 "&& pip install onnxruntime-directml")
+
+
+def test_fallback_needs_a_cpu_runtime_at_least(windows_with):
+    windows_with()
+    with pytest.raises(ConfigError) as caught:
+        check({"fallback_to_cpu": True}, ("onnx-genai",))
+    assert caught.value.path == "systems.dml.fallback_to_cpu"
+    assert caught.value.message == ("cannot evaluate on CPU either: CPUExecutionProvider needs onnxruntime, "
+                                    "which is not installed")

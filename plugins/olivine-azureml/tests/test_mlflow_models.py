@@ -1,0 +1,141 @@
+"""Models from AzureML (workspace or registry) in MLflow form: the Hugging Face files are found and load."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from olivine_azureml.mlflow import hf_folder
+
+HFTRANSFORMERS_MLMODEL = """\
+flavors:
+  hftransformersv2:
+    hf_config_class: AutoConfig
+    hf_pretrained_class: AutoModelForCausalLM
+    hf_tokenizer_class: AutoTokenizer
+    model_data: data
+    task_type: text-generation
+  python_function:
+    data: data
+    env:
+      conda: conda.yaml
+    loader_module: azureml.evaluate.mlflow.hftransformers
+mlflow_version: 2.10.2
+"""
+TRANSFORMERS_MLMODEL = """\
+flavors:
+  transformers:
+    components: [tokenizer]
+    framework: pt
+    model_binary: model
+    pipeline_model_type: Phi3ForCausalLM
+    task: text-generation
+mlflow_version: 2.12.1
+"""
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+CONFIG_FILES = ("config.json", "generation_config.json")
+
+
+def write_mlflow(tiny_model: Path, root: Path, flavor: str) -> Path:
+    """The layouts AzureML's catalog (hftransformersv2) and MLflow's transformers flavor write."""
+    root.mkdir(parents=True)
+    (root / "conda.yaml").write_text("dependencies: [python=3.9, {pip: [mlflow, transformers]}]\n")
+    (root / "requirements.txt").write_text("mlflow\ntransformers\n")
+    if flavor == "hftransformersv2":
+        (root / "MLmodel").write_text(HFTRANSFORMERS_MLMODEL)
+        parts = {"data/config": CONFIG_FILES, "data/tokenizer": TOKENIZER_FILES,
+                 "data/model": ("model.safetensors", *CONFIG_FILES)}
+    else:
+        (root / "MLmodel").write_text(TRANSFORMERS_MLMODEL)
+        parts = {"model": ("model.safetensors", *CONFIG_FILES), "components/tokenizer": TOKENIZER_FILES}
+    for folder, names in parts.items():
+        (root / folder).mkdir(parents=True)
+        for name in names:
+            shutil.copy2(tiny_model / name, root / folder / name)
+    return root
+
+
+def logits(model_dir: Path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch.set_num_threads(1)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    with torch.no_grad():
+        return model(**tokenizer("<|user|>\nI lost my keys<|end|>\n<|assistant|>\n", return_tensors="pt")).logits
+
+
+@pytest.mark.parametrize("flavor", ["hftransformersv2", "transformers"])
+def test_the_hugging_face_files_of_an_mlflow_model_load_as_the_original(tiny_model, tmp_path, flavor):
+    import torch
+
+    download = write_mlflow(tiny_model, tmp_path / "download" / "phi3" / "mlflow_model_folder", flavor)
+
+    folder = hf_folder(tmp_path / "download", tmp_path / "hf")
+
+    assert folder == tmp_path / "hf"
+    assert {p.name for p in folder.iterdir()} == {"model.safetensors", *CONFIG_FILES, *TOKENIZER_FILES}
+    assert torch.equal(logits(folder), logits(tiny_model))
+    assert (download / "MLmodel").is_file(), "the download itself is left as it was"
+
+
+def test_a_plain_folder_is_taken_as_is(tiny_model, tmp_path):
+    assert hf_folder(tiny_model, tmp_path / "hf") == tiny_model
+    assert not (tmp_path / "hf").exists()
+
+
+def cookbook_workflow(tmp_path: Path, model_path: dict) -> Path:
+    """The cookbook's input model: PyTorchModel + hf_config + model_file_format PyTorch.MLflow (old schema)."""
+    config = {
+        "azureml_client": {"subscription_id": "sub", "resource_group": "rg", "workspace_name": "ws"},
+        "input_model": {"type": "PyTorchModel", "config": {
+            "model_path": model_path, "model_file_format": "PyTorch.MLflow",
+            "hf_config": {"model_name": "microsoft/Phi-3-mini-4k-instruct", "task": "text-generation",
+                          "from_pretrained_args": {"trust_remote_code": True}}}},
+        "passes": {"scale": {"type": "ScaleWeights", "factor": 2.0}},
+        "engine": {"cache_dir": "cache", "output_dir": "out"},
+    }
+    path = tmp_path / "workflow.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_a_registry_model_as_the_cookbook_writes_it(fake_workspace, tiny_model, tmp_path, monkeypatch):
+    source = write_mlflow(tiny_model, tmp_path / "registry" / "mlflow_model_folder", "hftransformersv2")
+    fake_workspace.models.models[("Phi-3-mini-4k-instruct", "11")] = source
+    clients = []
+
+    def make_ml_client(config, ids, registry_name=None):
+        clients.append(registry_name)
+        return fake_workspace
+
+    monkeypatch.setattr("olivine_azureml.workspace.make_ml_client", make_ml_client)
+    monkeypatch.setattr("olivine_azureml.fetching.make_ml_client", make_ml_client)
+    config = cookbook_workflow(tmp_path, {"type": "azureml_registry_model", "config": {
+        "name": "Phi-3-mini-4k-instruct", "registry_name": "azureml-msr", "version": "11"}})
+    from olivine.engine import run
+
+    outcome = run(config, show_progress=False)
+    again = run(config, show_progress=False)
+
+    assert clients == ["azureml-msr"], "one registry client, one download; the second run uses the cache"
+    assert fake_workspace.models.downloads == [("Phi-3-mini-4k-instruct", "11")]
+    assert again.run["cache_hits"] == 1
+    assert (outcome.model.path / "tokenizer.json").is_file()
+    assert outcome.run["stages"][-1]["report"]["hf_token_seen"] is False
+
+
+def test_a_workspace_model_by_uri(fake_workspace, tiny_model, tmp_path):
+    source = write_mlflow(tiny_model, tmp_path / "registered" / "mlflow_model_folder", "transformers")
+    fake_workspace.models.models[("phi3-tone", "2")] = source
+    config = cookbook_workflow(tmp_path, "azureml://subscriptions/sub/resourcegroups/rg/workspaces/ws/models/"
+                                         "phi3-tone/versions/2")
+    from olivine.engine import run
+
+    outcome = run(config, show_progress=False)
+
+    assert fake_workspace.models.downloads == [("phi3-tone", "2")]
+    assert (outcome.model.path / "model.safetensors").is_file()

@@ -205,3 +205,16 @@ def test_search_config_errors(tmp_path, fake_hf_model, plugins):
     assert config_errors(tmp_path, conditional, plugins) == [
         'passes.knob.quality.type: Conditional search spaces are not supported (use {"type": "Categorical", '
         '"values": [...]} or a list)']
+
+
+def test_olive_older_search_strategy_spelling(tmp_path, fake_hf_model, plugins):
+    old = {"execution_order": "joint", "search_algorithm": "exhaustive",
+           "search_algorithm_config": {"num_samples": 2, "seed": 0}}
+    passes = {"knob": {"type": "Knob", "quality": [0.6, 0.8, 0.7]}}
+    search = run(write_workflow(tmp_path, workflow(fake_hf_model, passes, old)), plugins=plugins,
+                 show_progress=False).run["search"]
+    assert (search["sampler"], search["max_samples"], len(search["candidates"]), search["chosen"]) == (
+        "sequential", 2, 2, 1)
+    old["search_algorithm_config"]["num_sample"] = 3
+    assert config_errors(tmp_path, workflow(fake_hf_model, passes, old), plugins) == [
+        "engine.search_strategy.search_algorithm_config.num_sample: unknown key (did you mean max_samples?)"]

@@ -50,6 +50,7 @@ def migrate(raw: dict[str, Any]) -> Migration:
     for section in ("passes", "systems"):
         _unwrap_config(m, section)
     _execution_providers(m)
+    _search_strategy(m)
     return m
 
 
@@ -205,3 +206,28 @@ def _execution_providers(m: Migration) -> None:
     system["accelerators"] = [first, *accelerators[1:]]
     m.moved(f"systems.{target}.accelerators", "engine.execution_providers")
     m.notes.append(f"engine.execution_providers -> systems.{target}.accelerators[0].execution_providers")
+
+
+SEARCH_ALGORITHMS = {"exhaustive": "sequential", "random": "random", "tpe": "tpe"}
+
+
+def _search_strategy(m: Migration) -> None:
+    """Olive's older ``search_algorithm`` and ``search_algorithm_config`` -> ``sampler``, ``max_samples``, ``seed``."""
+    engine = m.config.get("engine")
+    strategy = engine.get("search_strategy") if isinstance(engine, dict) else None
+    if not isinstance(strategy, dict) or "search_algorithm" not in strategy:
+        return
+    base = "engine.search_strategy"
+    origin = m.original_path(base)
+    algorithm = strategy.pop("search_algorithm")
+    strategy["sampler"] = SEARCH_ALGORITHMS.get(algorithm, algorithm)
+    m.moved(f"{base}.sampler", f"{origin}.search_algorithm")
+    settings = strategy.pop("search_algorithm_config", None) or {}
+    for old, new in (("num_samples", "max_samples"), ("seed", "seed")):
+        if old in settings:
+            strategy[new] = settings.pop(old)
+            m.moved(f"{base}.{new}", f"{origin}.search_algorithm_config.{old}")
+    for key, value in settings.items():  # left for validation to name as unknown keys
+        strategy[key] = value
+        m.moved(f"{base}.{key}", f"{origin}.search_algorithm_config.{key}")
+    m.notes.append(f"{origin}: search_algorithm -> sampler, search_algorithm_config -> max_samples / seed")

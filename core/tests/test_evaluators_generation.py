@@ -217,3 +217,29 @@ def test_size_counts_parameters_from_headers(trained, genai_fp32, genai_int4_dml
     adapter, _ = adapter_and_merged
     with_adapter = evaluate(Size, adapter, ["bytes"])
     assert with_adapter["bytes"] == hf_size["bytes"] + sum(f.stat().st_size for f in adapter.path.iterdir())
+
+
+def test_a_workflow_evaluates_its_input_model_with_data_relative_to_the_config(trained, tmp_path):
+    import json
+    import shutil
+
+    from olivine.engine import run
+
+    shutil.copy(tone_data_dir() / "test.jsonl", tmp_path / "held_out.jsonl")
+    config = {
+        "input_model": {"type": "HfModel", "model_path": str(trained)},
+        "data_configs": [{"name": "held_out", "type": "HuggingfaceContainer",
+                          "load_dataset_config": {"data_name": "json", "data_files": "held_out.jsonl",
+                                                  "split": f"train[:{SAMPLES}]"},
+                          "pre_process_data_config": {"prompt_template": PROMPT_TEMPLATE,
+                                                      "completion_template": COMPLETION_TEMPLATE}}],
+        "evaluators": {"e": {"metrics": [
+            {"name": "acc", "type": "accuracy", "data_config": "held_out", "user_config": {"max_new_tokens": 6},
+             "sub_types": [{"name": "accuracy_score", "goal": {"type": "threshold", "value": 0.5}}]}]}},
+        "engine": {"evaluator": "e", "cache_dir": "cache", "output_dir": "out"},
+    }
+    (tmp_path / "workflow.json").write_text(json.dumps(config))
+    outcome = run(tmp_path / "workflow.json", show_progress=False)
+    stage = outcome.run["stages"][0]
+    assert stage["metrics"]["acc"]["accuracy_score"] == greedy_accuracy(trained)
+    assert stage["goals_met"] is True

@@ -86,9 +86,10 @@ def test_joint_search_picks_the_best_candidate_meeting_the_goals(tmp_path, fake_
     passes = {"knob": {"type": "Knob", "quality": [0.4, 0.9, 0.7], "bloat": {"type": "Categorical",
                                                                             "values": [5000, 10]},
                        "tags": ["a", "b"]}}
-    outcome = run(write_workflow(tmp_path, workflow(fake_hf_model, passes, JOINT)), plugins=plugins,
-                  show_progress=False)
+    outcome = run(write_workflow(tmp_path, workflow(fake_hf_model, passes, {**JOINT, "output_model_num": 3})),
+                  plugins=plugins, show_progress=False)
     search = outcome.run["search"]
+    assert search["ranked"] == [3, 2, 5]
     assert search["space"] == {"knob.quality": [0.4, 0.9, 0.7], "knob.bloat": [5000, 10]}
     assert [c["params"] for c in search["candidates"]] == [
         {"knob.quality": q, "knob.bloat": b} for q in (0.4, 0.9, 0.7) for b in (5000, 10)]
@@ -218,3 +219,11 @@ def test_olive_older_search_strategy_spelling(tmp_path, fake_hf_model, plugins):
     old["search_algorithm_config"]["num_sample"] = 3
     assert config_errors(tmp_path, workflow(fake_hf_model, passes, old), plugins) == [
         "engine.search_strategy.search_algorithm_config.num_sample: unknown key (did you mean max_samples?)"]
+
+
+def test_max_time_stops_drawing_candidates(tmp_path, fake_hf_model, plugins):
+    passes = {"knob": {"type": "Knob", "quality": [0.6, 0.8, 0.7]}}
+    strategy = {**JOINT, "max_time": 1e-9}
+    search = run(write_workflow(tmp_path, workflow(fake_hf_model, passes, strategy)), plugins=plugins,
+                 show_progress=False).run["search"]
+    assert [c["params"] for c in search["candidates"]] == [{"knob.quality": 0.6}]

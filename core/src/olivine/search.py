@@ -11,6 +11,7 @@ import itertools
 import logging
 import math
 import random
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +86,7 @@ class Search:
         self.baseline = baseline
         self.candidates: list[Candidate] = []
         self._seen: dict[tuple, Candidate] = {}
+        self._deadline = time.monotonic() + strategy.max_time if strategy.max_time else None
 
     def run(self) -> SearchOutcome:
         dims = dims_of(self.passes)
@@ -108,14 +110,25 @@ class Search:
         return chosen
 
     def _search(self, dims: list[Dim], fixed: dict[str, Any], step: str) -> Candidate:
-        limit = self.strategy.max_samples
+        limits = [n for n in (self.strategy.max_samples, self.strategy.max_iter) if n]
         total = math.prod(len(d.values) for d in dims)
-        count = min(limit, total) if limit else total
+        count = min([*limits, total])
         if self.strategy.sampler == "tpe":
             tried = self._tpe(dims, fixed, step, count)
         else:
-            tried = [self._evaluate({**fixed, **params}, step) for params in self._grid(dims, count)]
+            tried = []
+            for params in self._grid(dims, count):
+                tried.append(self._evaluate({**fixed, **params}, step))
+                if self._out_of_time():
+                    break
         return best(tried, self.subs)
+
+    def _out_of_time(self) -> bool:
+        """``max_time`` (seconds) stops drawing candidates; the one running is always finished."""
+        if self._deadline is not None and time.monotonic() >= self._deadline:
+            log.info("search: max_time reached after %d candidates", len(self.candidates))
+            return True
+        return False
 
     def _grid(self, dims: list[Dim], count: int) -> Iterator[dict[str, Any]]:
         combos = itertools.product(*(d.values for d in dims))
@@ -143,6 +156,8 @@ class Search:
             candidate = self._evaluate({**fixed, **params}, step)
             tried[tuple(indexes)] = candidate
             study.tell(trial, _objective(candidate, self.subs))
+            if self._out_of_time():
+                break
         return list(tried.values())
 
     def _evaluate(self, params: dict[str, Any], step: str) -> Candidate:
@@ -181,13 +196,19 @@ class Search:
             "candidates": [_candidate_record(c, c is chosen) for c in self.candidates],
             "chosen": chosen.index,
             "chosen_meets_goals": chosen.goals_met,
+            "ranked": [c.index for c in ranked(self.candidates, self.subs)][:self.strategy.output_model_num or 1],
         }
 
 
 def best(candidates: list[Candidate], subs: list[SubMetric]) -> Candidate:
     """Highest rank among those meeting the goals (else among all); the earlier candidate wins a tie."""
-    pool = [c for c in candidates if c.acceptable()] or candidates
-    return max(pool, key=lambda c: rank_key(c.values, subs))
+    return ranked(candidates, subs)[0]
+
+
+def ranked(candidates: list[Candidate], subs: list[SubMetric]) -> list[Candidate]:
+    """Best first: those meeting the goals, then the rest, each by rank (``output_model_num`` reports the top)."""
+    return sorted(candidates, key=lambda c: (not c.acceptable(), tuple(-v for v in rank_key(c.values, subs)),
+                                             c.index))
 
 
 def _objective(candidate: Candidate, subs: list[SubMetric]) -> float:

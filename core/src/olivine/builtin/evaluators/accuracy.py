@@ -13,7 +13,7 @@ from olivine.evaluators import EvalContext
 from olivine.models import ModelRef
 from olivine.passes import ValidationContext
 
-MISMATCHES_REPORTED = 5
+MISMATCHES_REPORTED = 3
 
 
 class Accuracy(BuiltinEvaluator):
@@ -68,7 +68,8 @@ class Accuracy(BuiltinEvaluator):
             elif len(mismatches) < MISMATCHES_REPORTED:
                 mismatches.append({"prompt": prompt, "label": expected, "generated": got})
         ctx.note(f"{ctx.metric.name}: {correct}/{len(pairs)} correct on {model.format}")
-        ctx.report["mismatches"] = mismatches
+        for miss in mismatches:
+            ctx.note(f"expected {miss['label']!r}, generated {miss['generated']!r} after {miss['prompt'][-80:]!r}")
         return only({"accuracy_score": correct / len(pairs)}, requested(self, ctx))
 
 

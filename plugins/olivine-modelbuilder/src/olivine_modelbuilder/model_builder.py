@@ -74,8 +74,8 @@ class ModelBuilder(Pass):
         provider = self._provider(accelerator, path)
         if not targets.precision_supported(cfg.precision, provider):
             valid = ", ".join(targets.VALID_PRECISIONS[provider])
-            raise ConfigError(f"{path}.precision", f"{cfg.precision} is not supported for {provider} "
-                              "(the builder writes a model that does not load)", f"{provider} takes {valid}")
+            raise ConfigError(f"{path}.precision", f"{cfg.precision} is not supported for {provider} by "
+                              "onnxruntime-genai's builder", f"{provider} takes {valid}")
         fields = cfg.model_dump(include=set(QUANT_FIELDS) | {"exclude_embeds", "exclude_lm_head",
                                                               "enable_cuda_graph", "use_qdq", "metadata_only"})
         self._check_combinations(provider, path)

@@ -97,3 +97,18 @@ def test_docker_build_context(workflow, tmp_path, test_plugin):
     job = load_and_validate(dry_run(config) / "scale" / "job.yaml")
     assert Path(job.environment.build.path).resolve() == (tmp_path / "docker").resolve()
     assert job.environment.build.dockerfile_path == "Dockerfile"
+
+
+def test_evaluations_on_target_aml_are_described_too(workflow, test_plugin):
+    evaluators = {"weights": {"metrics": [{"name": "weights", "type": "WeightSum",
+                                           "sub_types": [{"name": "abs_sum"}]}]}}
+    out = dry_run(workflow(SCALE, engine={"target": "aml", "evaluator": "weights"}, evaluators=evaluators))
+
+    described = sorted(p.parent.name for p in out.glob("*/job.yaml"))
+    assert described[-1] == "scale" and len(described) == 3, "the pass, and the metric on the input and on its output"
+    for name in described[:-1]:
+        assert name.startswith("evaluate-weights-")
+        job = load_and_validate(out / name / "job.yaml")
+        assert job.display_name == "olivine evaluate weights"
+    run_record = json.loads((out / "run.json").read_text())
+    assert run_record["dry_run"] is True

@@ -81,7 +81,6 @@ class ResourcesConfig(StrictConfig):
     instance_type: str | None = None
     shm_size: str | None = None
     docker_args: str | None = None
-    properties: dict[str, Any] | None = None
 
 
 class AzureMLConfig(SystemConfig):

@@ -74,13 +74,16 @@ class Accuracy(BuiltinEvaluator):
 
 
 def _generate_all(runtime, prompts: list[str], cfg, ctx: EvalContext) -> list[str]:
+    """Generations in prompt order; batches hold prompts of similar token length (less padding)."""
     size = cfg.batch_size if runtime.batched else 1
-    outputs: list[str] = []
+    order = sorted(range(len(prompts)), key=lambda i: len(runtime.encode(prompts[i])))
+    outputs: list[str] = [""] * len(prompts)
     with ctx.progress(len(prompts), f"{ctx.metric.name}: generating") as bar:
-        for start in range(0, len(prompts), size):
-            batch = prompts[start:start + size]
-            outputs += [runtime.decode(ids) for ids in runtime.generate(batch, cfg.max_new_tokens)]
-            bar.update(len(batch))
+        for start in range(0, len(order), size):
+            rows = order[start:start + size]
+            for row, ids in zip(rows, runtime.generate([prompts[r] for r in rows], cfg.max_new_tokens), strict=True):
+                outputs[row] = runtime.decode(ids)
+            bar.update(len(rows))
     return outputs
 
 

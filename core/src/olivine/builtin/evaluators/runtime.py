@@ -155,12 +155,20 @@ class GenaiRuntime:
         return self.tokenizer.decode(np.asarray(ids, dtype=np.int32)) if ids else ""
 
     def generate(self, prompts: list[str], max_new_tokens: int) -> list[list[int]]:
+        """Prompts of equal token length run as one batch, so no row sees padding it was not trained with."""
+        encoded = [self.encode(p) for p in prompts]
+        by_length: dict[int, list[int]] = {}
+        for row, ids in enumerate(encoded):
+            by_length.setdefault(len(ids), []).append(row)
+        results: list[list[int]] = [[] for _ in prompts]
+        for rows in by_length.values():
+            for row, new in zip(rows, self._generate_batch([encoded[r] for r in rows], max_new_tokens), strict=True):
+                results[row] = new
+        return results
+
+    def _generate_batch(self, encoded: list[list[int]], max_new_tokens: int) -> list[list[int]]:
         import numpy as np
 
-        encoded = [self.encode(p) for p in prompts]
-        if len(encoded) > 1 and len({len(e) for e in encoded}) > 1:
-            # onnxruntime-genai pads batches itself only from encode_batch; keep exact prompts per row.
-            return [self.generate([p], max_new_tokens)[0] for p in prompts]
         params = self.og.GeneratorParams(self.model)
         params.set_search_options(max_length=len(encoded[0]) + max_new_tokens, do_sample=False,
                                   batch_size=len(encoded))

@@ -76,7 +76,7 @@ def test_a_failed_job_shows_the_pass_error_and_the_log_url(workflow, fake_worksp
 
     (name, job), = fake_workspace.jobs.submitted.items()
     message = str(failure.value)
-    assert message.startswith(f"broken: AzureML job {name} failed: RuntimeError: the tone data has no 'phrase'")
+    assert message.startswith(f"passes.broken: AzureML job {name} failed: RuntimeError: the tone data has no 'phrase'")
     assert message.endswith(f"(logs: {job.studio_url})")
 
 

@@ -40,6 +40,7 @@ class JobDraft:
     env_vars: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     name: str = ""
+    where: str = ""  # how errors name the step: "passes.lora", "metric accuracy"
 
     @property
     def command(self) -> str:
@@ -58,7 +59,8 @@ class JobDraft:
         return folder
 
 
-def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bool = True) -> JobDraft:
+def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bool = True,
+          where: str = "") -> JobDraft:
     """``digest(path)`` gives a content digest; a model path that does not exist is a dry-run placeholder."""
     spec = _absolute_data_paths(_used_data_configs(spec))
     workflow_dir = Path(spec["workflow_dir"])
@@ -80,7 +82,7 @@ def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bo
     if spec.get("checkpoint_dir"):
         mapping[spec["checkpoint_dir"]] = job_entry.CHECKPOINT_TOKEN
     tokenized = rebase_spec(spec, dict(sorted(mapping.items(), key=lambda item: -len(item[0]))))
-    result = JobDraft(label, tokenized, uploads, local_paths)
+    result = JobDraft(label, tokenized, uploads, local_paths, where=where or label)
     result.name = job_name(label, tokenized, uploads, unique)
     return result
 

@@ -71,7 +71,7 @@ class AzureML(System):
         label = _pass_label(pass_, ctx)
         spec = pass_spec(pass_, model, ctx)
         result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, self._requirements("passes", pass_),
-                           ctx.dry_run)
+                           ctx.dry_run, where=f"passes.{label}")
         if result is None:
             return ModelRef(format=pass_.output_format(model.format), path=ctx.output_dir, metadata={"dry_run": True})
         ctx.report.update(result.get("report", {}))
@@ -84,21 +84,23 @@ class AzureML(System):
         with tempfile.TemporaryDirectory(prefix="olivine-aml-eval-") as scratch:
             spec = eval_spec(evaluator, model, ctx, Path(scratch))
             result = self._run(spec, label, Path(scratch), ctx.workflow_dir,
-                               self._requirements("evaluators", evaluator), ctx.dry_run)
+                               self._requirements("evaluators", evaluator), ctx.dry_run,
+                               where=f"metric {ctx.metric.name}")
         if result is None:
             return {}
         ctx.report.update(result.get("report", {}))
         return result["metrics"]
 
     def _run(self, spec: dict, label: str, output_dir: Path, workflow_dir: Path, requirements: list[str],
-             dry_run: Path | None) -> dict | None:
+             dry_run: Path | None, where: str) -> dict | None:
         from olivine_azureml import environment, jobspec
 
         if self._client is None:
             raise ConfigError("azureml_client", f"system {self.key} (AzureML) was not validated with a workspace")
         from olivine_azureml.uploads import digest_of
 
-        draft = jobspec.draft(spec, label, output_dir, lambda p: digest_of(p, self._memo), unique=dry_run is None)
+        draft = jobspec.draft(spec, label, output_dir, lambda p: digest_of(p, self._memo), unique=dry_run is None,
+                              where=where)
         draft.env_vars.update(self._job_env())
         draft.tags.update({"olivine.version": olivine.__version__, "olivine.step": label})
         env = environment.job_environment(self.config, workflow_dir, requirements, f"systems.{self.key}")

@@ -1,0 +1,185 @@
+"""Which samples each optimizer step sees, and how they become tensors with little padding.
+
+A step's samples are fixed by (data seed, epoch, position), so a resumed run sees exactly what an
+uninterrupted one would. Within a step the order of samples does not change the loss (a sum over
+target tokens), so samples are sorted by length and packed several to a row when that saves padding.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class Sample:
+    ids: list[int]
+    targets: list[int]  # targets[i] is the token predicted at position i (IGNORE: no loss there)
+
+    @property
+    def n_targets(self) -> int:
+        return sum(1 for t in self.targets if t != IGNORE)
+
+
+def to_samples(examples: list[dict]) -> list[Sample]:
+    """Drop padding (attention_mask 0) and shift labels so that packing never mixes two samples' labels."""
+    samples = []
+    for ex in examples:
+        ids, labels = list(ex["input_ids"]), list(ex.get("labels", ex["input_ids"]))
+        mask = ex.get("attention_mask")
+        if mask is not None:
+            keep = len(mask)
+            while keep and mask[keep - 1] == 0:
+                keep -= 1
+            ids, labels = ids[:keep], labels[:keep]
+        if len(ids) < 2:
+            continue
+        samples.append(Sample(ids, labels[1:] + [IGNORE]))
+    return samples
+
+
+def epoch_order(n: int, epoch: int, seed: int, strategy: str, lengths: list[int], batch_size: int) -> list[int]:
+    if strategy == "sequential":
+        return list(range(n))
+    generator = torch.Generator().manual_seed(seed + epoch)
+    order = torch.randperm(n, generator=generator).tolist()
+    if strategy == "group_by_length":
+        # As the Trainer's LengthGroupedSampler: sort within mega-batches of 50 batches, longest first.
+        mega = 50 * batch_size
+        groups = [sorted(order[i:i + mega], key=lambda j: -lengths[j]) for i in range(0, n, mega)]
+        order = [j for group in groups for j in group]
+    return order
+
+
+class StepPlan:
+    """The sample indices of every optimizer step, derived on demand."""
+
+    def __init__(self, samples: list[Sample], settings, strategy: str, drop_last: bool):
+        self.samples = samples
+        self.settings = settings
+        self.strategy = strategy
+        self.drop_last = drop_last
+        self.lengths = [len(s.ids) for s in samples]
+        self._epoch: tuple[int, list[int]] | None = None
+
+    def indices(self, step: int) -> list[int]:
+        s = self.settings
+        epoch, position = divmod(step, s.steps_per_epoch)
+        order = self._order(epoch)
+        begin = position * s.effective_batch
+        chunk = order[begin:begin + s.effective_batch]
+        if self.drop_last:
+            chunk = chunk[:len(chunk) - len(chunk) % s.batch_size]
+        return chunk
+
+    def epoch_of(self, step: int) -> int:
+        return step // self.settings.steps_per_epoch
+
+    def _order(self, epoch: int) -> list[int]:
+        if self._epoch is None or self._epoch[0] != epoch:
+            order = epoch_order(len(self.samples), epoch, self.settings.data_seed, self.strategy, self.lengths,
+                                self.settings.batch_size)
+            self._epoch = (epoch, order)
+        return self._epoch[1]
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor
+    targets: torch.Tensor
+    position_ids: torch.Tensor | None
+    attention_mask: torch.Tensor | None
+    tokens: int  # real (non-padding) tokens
+    n_targets: int
+
+    def to(self, device: str) -> Batch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
+        return Batch(move(self.input_ids), move(self.targets), move(self.position_ids), move(self.attention_mask),
+                     self.tokens, self.n_targets)
+
+
+def split(samples: list[Sample], parts: int) -> list[list[Sample]]:
+    """``parts`` groups of similar length (sorted), each with about the same number of tokens."""
+    ordered = sorted(samples, key=lambda s: -len(s.ids))
+    parts = max(1, min(parts, len(ordered)))
+    total = sum(len(s.ids) for s in ordered)
+    groups: list[list[Sample]] = [[]]
+    filled = 0
+    for sample in ordered:
+        boundary = total * len(groups) / parts
+        if groups[-1] and filled >= boundary and len(groups) < parts:
+            groups.append([])
+        groups[-1].append(sample)
+        filled += len(sample.ids)
+    return groups
+
+
+def collate(samples: list[Sample], pad_id: int) -> Batch:
+    """Pack samples into rows as long as the longest one when that saves rows, else pad to the longest."""
+    longest = max(len(s.ids) for s in samples)
+    rows = _first_fit(samples, longest)
+    tokens = sum(len(s.ids) for s in samples)
+    n_targets = sum(s.n_targets for s in samples)
+    if len(rows) < len(samples):
+        return _packed(rows, longest, pad_id, tokens, n_targets)
+    return _padded(samples, longest, pad_id, tokens, n_targets)
+
+
+def _first_fit(samples: list[Sample], capacity: int) -> list[list[Sample]]:
+    rows: list[list[Sample]] = []
+    space: list[int] = []
+    for sample in sorted(samples, key=lambda s: -len(s.ids)):
+        size = len(sample.ids)
+        for i, free in enumerate(space):
+            if free >= size:
+                rows[i].append(sample)
+                space[i] -= size
+                break
+        else:
+            rows.append([sample])
+            space.append(capacity - size)
+    return rows
+
+
+def _packed(rows: list[list[Sample]], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    targets = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    positions = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        at = 0
+        for sample in row:
+            n = len(sample.ids)
+            ids[r, at:at + n] = torch.tensor(sample.ids)
+            targets[r, at:at + n] = torch.tensor(sample.targets)
+            positions[r, at:at + n] = torch.arange(n)
+            at += n
+        # trailing padding forms its own segment, so no real token attends to it
+        positions[r, at:] = torch.arange(width - at)
+    # attention_mask None + restarting position_ids: transformers builds a block-diagonal causal mask
+    return Batch(ids, targets, positions, None, tokens, n_targets)
+
+
+def _padded(samples: list[Sample], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:
+    ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
+    targets = torch.full((len(samples), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(samples), width), dtype=torch.long)
+    for r, sample in enumerate(samples):
+        n = len(sample.ids)
+        ids[r, :n] = torch.tensor(sample.ids)
+        targets[r, :n] = torch.tensor(sample.targets)
+        mask[r, :n] = 1
+    full = bool(mask.all())
+    return Batch(ids, targets, None, None if full else mask, tokens, n_targets)
+
+
+def micro_batches(samples: list[Sample], tokens_per_forward: int) -> int:
+    """How many forwards a step needs so that none exceeds ``tokens_per_forward`` padded tokens."""
+    longest = max(len(s.ids) for s in samples)
+    padded = longest * len(samples)
+    return max(1, math.ceil(padded / max(tokens_per_forward, longest)))

@@ -1,0 +1,103 @@
+"""Load the base model (4-bit for QLoRA), check the target modules, and wrap it in a LoRA adapter."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from olivine import ConfigError
+from olivine.suggest import did_you_mean
+
+from olivine_lora import architectures, bnb_guard
+from olivine_lora.precision import Precision, compute_dtype
+
+# Input-model load kwargs that still apply; dtype, device and quantization are this pass's decisions.
+PASSED_LOAD_KWARGS = ("trust_remote_code", "revision", "attn_implementation", "low_cpu_mem_usage")
+
+
+@dataclass
+class Loaded:
+    model: Any  # peft.PeftModel
+    tokenizer: Any
+    targets: list[str] | str
+    quantization: dict[str, Any] | None
+
+
+def pick_device(use_cpu: bool) -> str:
+    """CUDA whenever present (as Olive does), unless ``training_args.use_cpu``."""
+    return "cuda" if torch.cuda.is_available() and not use_cpu else "cpu"
+
+
+def load(cfg, base_dir: Path, load_kwargs: dict[str, Any], device: str, precision: Precision, quantized: bool,
+         checkpointing: bool, path: str) -> Loaded:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, trust_remote_code=load_kwargs.get("trust_remote_code", False))
+    kwargs = {k: v for k, v in load_kwargs.items() if k in PASSED_LOAD_KWARGS}
+    kwargs.setdefault("attn_implementation", "sdpa")
+    kwargs["dtype"] = precision.weights
+    quantization = None
+    if quantized:
+        kwargs["quantization_config"], quantization = _bnb_config(cfg, precision)
+        kwargs["device_map"] = {"": device}
+    base = AutoModelForCausalLM.from_pretrained(base_dir, **kwargs)
+    if not quantized:
+        base.to(device)
+    base.config.use_cache = False
+    kind = getattr(base.config, "model_type", None)
+    targets = resolve_targets(cfg.target_modules, base, kind, path)
+    check_names(cfg.modules_to_save, base, f"{path}.modules_to_save")
+    for param in base.parameters():
+        param.requires_grad_(False)
+    if checkpointing:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        base.enable_input_require_grads()
+    if quantized:
+        bnb_guard.protect(base)
+    return Loaded(_wrap(cfg, base, targets), tokenizer, targets, quantization)
+
+
+def _bnb_config(cfg, precision: Precision):
+    from transformers import BitsAndBytesConfig
+
+    dtype = compute_dtype(cfg.compute_dtype, precision)
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.quant_type,
+                                bnb_4bit_use_double_quant=cfg.double_quant, bnb_4bit_compute_dtype=dtype)
+    record = {"method": "bitsandbytes", "bits": 4, "quant_type": cfg.quant_type, "double_quant": cfg.double_quant,
+              "compute_dtype": str(dtype).removeprefix("torch."), "blocksize": 64}
+    return config, record
+
+
+def _wrap(cfg, base, targets):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
+                        modules_to_save=cfg.modules_to_save, use_dora=cfg.use_dora, bias=cfg.bias,
+                        task_type="CAUSAL_LM")
+    return get_peft_model(base, config)
+
+
+def resolve_targets(targets: list[str] | str | None, base, kind: str | None, path: str) -> list[str] | str:
+    """The targets to give PEFT; an entry that matches no module of the loaded model is a ConfigError."""
+    if targets is None:
+        return architectures.default_targets(kind)
+    if isinstance(targets, str):
+        if targets != "all-linear" and not any(re.fullmatch(targets, n) for n, _ in base.named_modules()):
+            raise ConfigError(f"{path}.target_modules", f"the pattern {targets!r} matches no module of the model")
+        return targets
+    check_names(targets, base, f"{path}.target_modules")
+    return list(targets)
+
+
+def check_names(names: list[str] | None, base, path: str) -> None:
+    if not names:
+        return
+    modules = [n for n, _ in base.named_modules() if n]
+    leaves = sorted({n.rsplit(".", 1)[-1] for n, m in base.named_modules() if n and not list(m.children())})
+    for i, name in enumerate(names):
+        if not any(m == name or m.endswith("." + name) for m in modules):
+            raise ConfigError(f"{path}[{i}]", f"{name!r} matches no module of the model",
+                              did_you_mean(name, leaves) or f"leaf modules: {', '.join(leaves[:12])}")

@@ -1,0 +1,97 @@
+"""The training loop: steps, logging, evaluation and checkpoints, resuming from the last checkpoint."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from olivine_lora import checkpoint, curves
+from olivine_lora.batching import Sample, StepPlan
+from olivine_lora.settings import Settings
+from olivine_lora.step import Stepper
+
+
+@dataclass
+class Outcome:
+    history: dict[str, list[dict[str, float]]]
+    resumed_from: int
+    steps_run: int
+    tokens: int
+    seconds: float
+    forwards: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class LoopIO:
+    """Where the loop reports: progress bars, checkpoints, tensorboard."""
+
+    progress: Any  # (total, description) -> olivine Progress
+    checkpoint_dir: Path | None
+    tensorboard_dir: Path | None
+    keep_checkpoints: int = 2
+
+
+def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], settings: Settings, args,
+          io: LoopIO, description: str) -> Outcome:
+    plan = StepPlan(train, settings, args.train_sampling_strategy, args.dataloader_drop_last)
+    start, history = 0, curves.new_history()
+    resume = checkpoint.latest(io.checkpoint_dir)
+    notes: list[str] = []
+    if resume is not None:
+        start, history = checkpoint.load(resume, stepper.model, stepper.optimizer, stepper.scheduler, stepper.scaler)
+        notes.append(f"resumed from the checkpoint at step {start} of {settings.total_steps}")
+    board = curves.Tensorboard(io.tensorboard_dir, start)
+    stepper.model.train()
+    if evaluation and args.eval_on_start and start == 0:
+        _record_eval(stepper, evaluation, history, board, 0)
+    tokens, train_seconds = 0, 0.0
+    window, window_steps, shown = torch.zeros((), device=stepper.device), 0, None
+    with io.progress(settings.total_steps, description) as bar:
+        if start:
+            bar.update(start)
+        for step in range(start, settings.total_steps):
+            began = time.perf_counter()
+            samples = [train[i] for i in plan.indices(step)]
+            window += stepper.step(samples)
+            window_steps += 1
+            tokens += sum(len(s.ids) for s in samples)
+            done = step + 1
+            first = done == 1 and args.logging_first_step
+            if _due(done, settings.log_every or settings.total_steps, settings) or first:
+                shown = (window / window_steps).item()
+                lr = stepper.optimizer.param_groups[0]["lr"]
+                history["loss"].append({"step": done, "loss": round(shown, 6)})
+                history["learning_rate"].append({"step": done, "learning_rate": lr})
+                board.scalar("train/loss", shown, done)
+                board.scalar("train/learning_rate", lr, done)
+                window, window_steps = torch.zeros((), device=stepper.device), 0
+            train_seconds += time.perf_counter() - began
+            if evaluation and done >= settings.eval_from and _due(done, settings.eval_every, settings):
+                _record_eval(stepper, evaluation, history, board, done)
+            if settings.save_every and done % settings.save_every == 0 and done < settings.total_steps \
+                    and io.checkpoint_dir is not None:
+                checkpoint.save(io.checkpoint_dir, done, stepper.model, stepper.optimizer, stepper.scheduler,
+                                stepper.scaler, history, io.keep_checkpoints)
+            fields = {"loss": shown} if shown is not None else {}
+            bar.update(1, **fields, tok_s=round(tokens / train_seconds) if train_seconds else 0)
+    board.close()
+    return Outcome(history, start, settings.total_steps - start, tokens, train_seconds, stepper.forwards, notes)
+
+
+def _due(done: int, every: int, settings: Settings) -> bool:
+    return bool(every) and (done % every == 0 or done == settings.total_steps)
+
+
+def _record_eval(stepper: Stepper, evaluation: list[Sample], history, board, step: int) -> None:
+    loss = stepper.evaluate(evaluation)
+    history["eval_loss"].append({"step": step, "loss": round(loss, 6)})
+    board.scalar("eval/loss", loss, step)

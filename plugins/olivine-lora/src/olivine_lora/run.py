@@ -1,0 +1,118 @@
+"""Run a LoRA or QLoRA pass: load, train, save the adapter and tokenizer, report."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+
+import torch
+from olivine import ModelRef, PassContext
+
+from olivine_lora import loading, loop, optim, precision, settings
+from olivine_lora.batching import Sample, to_samples
+from olivine_lora.curves import plot
+from olivine_lora.step import Stepper, token_budget
+
+CARRIED_METADATA = ("load_kwargs", "task")
+
+
+def run_lora(cfg, model: ModelRef, ctx: PassContext, quantized: bool) -> ModelRef:
+    args = cfg.training_args
+    notes = args.notes() + [f"training_args.{name} has no effect in olivine's training loop"
+                            for name in args.inert_fields()]
+    device = loading.pick_device(args.use_cpu)
+    prec = precision.resolve(cfg.torch_dtype, device, args.bf16, args.fp16, notes)
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = bool(cfg.allow_tf32 if args.tf32 is None else args.tf32)
+    checkpointing = bool(args.activation_checkpointing)
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    loaded = loading.load(cfg, Path(model.path), model.metadata.get("load_kwargs") or {}, device, prec, quantized,
+                          checkpointing, pass_path(ctx))
+    train, evaluation = _samples(cfg, ctx, loaded.tokenizer, notes)
+    plan = settings.resolve(args, len(train), bool(evaluation), notes)
+    opt = optim.optimizer(loaded.model, args, device, notes)
+    sched = optim.scheduler(opt, args, plan.warmup_steps, plan.total_steps, notes)
+    stepper = Stepper(loaded.model, opt, sched, prec, device, _pad_id(loaded.tokenizer), args,
+                      token_budget(loaded.model, device, checkpointing), notes)
+    board = _tensorboard_dir(ctx) if args.wants_tensorboard() else None
+    io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2)
+    outcome = loop.train(stepper, train, evaluation, plan, args, io, f"{'QLoRA' if quantized else 'LoRA'} training")
+    for line in notes + outcome.notes:
+        ctx.note(line)
+    adapter = _save(loaded, ctx.output_dir / "adapter")
+    _report(ctx, cfg, loaded, plan, outcome, prec, device, board)
+    metadata = {k: model.metadata[k] for k in CARRIED_METADATA if k in model.metadata}
+    metadata["lora"] = {"r": cfg.r, "alpha": cfg.alpha, "target_modules": loaded.targets, "use_dora": cfg.use_dora}
+    if loaded.quantization:
+        metadata["quantization"] = loaded.quantization
+        (adapter / "quantization.json").write_text(json.dumps(loaded.quantization, indent=2) + "\n")
+    return ModelRef(format="hf+adapter", path=adapter, base_model=Path(model.path), metadata=metadata)
+
+
+def pass_path(ctx: PassContext) -> str:
+    """``passes.<key>`` for errors raised while running (the engine names the pass logger after its key)."""
+    explicit = getattr(ctx, "path", None)
+    if explicit:
+        return explicit
+    name = ctx.logger.name
+    return f"passes.{name.removeprefix('olivine.pass.')}" if name.startswith("olivine.pass.") else "passes.lora"
+
+
+def _samples(cfg, ctx: PassContext, tokenizer, notes: list[str]) -> tuple[list[Sample], list[Sample]]:
+    from olivine.data import training_examples
+
+    args = cfg.training_args
+    seed = args.data_seed if args.data_seed is not None else args.seed
+    train_config = ctx.data_configs[cfg.train_data_config]
+    if cfg.eval_data_config:
+        if cfg.eval_dataset_size:
+            notes.append("eval_dataset_size is ignored: eval_data_config is set")
+        train, _ = training_examples(train_config, tokenizer, seed=seed)
+        evaluation, _ = training_examples(ctx.data_configs[cfg.eval_data_config], tokenizer, seed=seed)
+    else:
+        train, evaluation = training_examples(train_config, tokenizer, cfg.eval_dataset_size, seed=seed)
+    return to_samples(train), to_samples(evaluation)
+
+
+def _pad_id(tokenizer) -> int:
+    for name in ("pad_token_id", "eos_token_id", "unk_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None:
+            return value
+    return 0
+
+
+def _tensorboard_dir(ctx: PassContext) -> Path:
+    # Beside the checkpoints while training, so a resumed run continues the same event files.
+    root = ctx.checkpoint_dir if ctx.checkpoint_dir is not None else ctx.output_dir
+    return root / "tensorboard"
+
+
+def _save(loaded: loading.Loaded, folder: Path) -> Path:
+    loaded.model.save_pretrained(folder)
+    loaded.tokenizer.save_pretrained(folder)
+    return folder
+
+
+def _report(ctx: PassContext, cfg, loaded, plan, outcome, prec, device: str, board: Path | None) -> None:
+    history = outcome.history
+    artifacts = {"loss.png": "loss.png"}
+    plot(history, ctx.output_dir / "loss.png", f"{type(cfg).__name__.removesuffix('Config')} r={cfg.r}")
+    if board is not None:
+        target = ctx.output_dir / "tensorboard"
+        if board != target:
+            shutil.copytree(board, target, dirs_exist_ok=True)
+        artifacts["tensorboard"] = "tensorboard"
+    trainable = sum(p.numel() for p in loaded.model.parameters() if p.requires_grad)
+    ctx.report.update({
+        "loss": history["loss"], "eval_loss": history["eval_loss"], "learning_rate": history["learning_rate"],
+        "steps": plan.total_steps, "resumed_from_step": outcome.resumed_from, "steps_run": outcome.steps_run,
+        "effective_batch": plan.effective_batch, "forwards_per_step": round(outcome.forwards / max(outcome.steps_run,
+                                                                                                   1), 3),
+        "train_tokens_per_second": round(outcome.tokens_per_second, 1), "train_seconds": round(outcome.seconds, 3),
+        "device": device, "precision": prec.describe(), "trainable_parameters": trainable,
+        "target_modules": loaded.targets, "artifacts": artifacts,
+    })

@@ -1,0 +1,117 @@
+"""Shared fixtures: the tiny Phi-3, tone data configs, workflows run through the CLI, greedy accuracy."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# One adapter trained through the CLI serves the quality, report and reload tests (the slow part).
+QUALITY_LORA = {
+    "type": "LoRA",
+    "train_data_config": "tone_train",
+    "eval_dataset_size": 0.1,
+    "lora_r": 16,
+    "lora_alpha": 32,
+    "lora_dropout": 0.1,
+    "modules_to_save": ["embed_tokens", "lm_head"],
+    "training_args": {
+        "seed": 0, "learning_rate": 1e-3, "lr_scheduler_type": "linear", "warmup_ratio": 0.0,
+        "per_device_train_batch_size": 1, "gradient_accumulation_steps": 4, "max_steps": 800,
+        "weight_decay": 0.1, "logging_steps": 50, "evaluation_strategy": "steps", "eval_steps": 200,
+        "report_to": ["tensorboard"],
+    },
+}
+
+
+def tone_data_config(name: str = "tone_train", split: str = "train") -> dict:
+    from olivine.testing import COMPLETION_TEMPLATE, PROMPT_TEMPLATE, tone_data_dir
+
+    return {
+        "name": name, "type": "HuggingfaceContainer",
+        "load_dataset_config": {"data_name": "json", "data_files": str(tone_data_dir() / f"{split}.jsonl"),
+                                "split": "train"},
+        "pre_process_data_config": {"prompt_template": PROMPT_TEMPLATE, "completion_template": COMPLETION_TEMPLATE,
+                                    "max_seq_len": 64},
+    }
+
+
+def write_workflow(folder: Path, passes: dict, model_path: Path, data_configs: list[dict] | None = None) -> Path:
+    workflow = {
+        "input_model": {"type": "HfModel", "model_path": str(model_path)},
+        "data_configs": data_configs if data_configs is not None else [tone_data_config()],
+        "passes": passes,
+        "engine": {"cache_dir": str(folder / "cache"), "output_dir": str(folder / "out")},
+    }
+    path = folder / "workflow.json"
+    path.write_text(json.dumps(workflow, indent=2))
+    return path
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "OLIVINE_LOAD_PLUGINS": "lora"}
+
+
+def olivine_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "olivine", *args], capture_output=True, text=True,
+                          env=cli_env(), timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def kit():
+    """The helpers above, for test modules (importlib import mode cannot import conftest by name)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(tone_data_config=tone_data_config, write_workflow=write_workflow, cli=olivine_cli,
+                           cli_env=cli_env, greedy_accuracy=greedy_accuracy, quality_lora=QUALITY_LORA)
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    from olivine.testing import tiny_phi3
+
+    return tiny_phi3()
+
+
+@pytest.fixture(scope="session")
+def trained_run(tiny_model, tmp_path_factory) -> dict:
+    """``olivine run`` of a one-pass LoRA workflow on the tone data: the run's folder and run.json."""
+    folder = tmp_path_factory.mktemp("quality")
+    workflow = write_workflow(folder, {"lora": QUALITY_LORA}, tiny_model)
+    result = olivine_cli("run", "--config", str(workflow), "--no-progress")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = json.loads((folder / "out" / "run.json").read_text())
+    return {"folder": folder, "out": folder / "out", "run": run, "stdout": result.stdout, "stderr": result.stderr}
+
+
+def greedy_accuracy(base: Path, adapter: Path, rows: list[dict]) -> float:
+    """Share of rows whose greedy answer (the tone word, then <|end|>) is exactly the labelled tone."""
+    import torch
+    from olivine.testing import PROMPT_TEMPLATE
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(adapter)
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), adapter).eval()
+    end = tokenizer.convert_tokens_to_ids("<|end|>")
+    correct = 0
+    with torch.no_grad():
+        for row in rows:
+            ids = tokenizer(PROMPT_TEMPLATE.format(phrase=row["phrase"]), add_special_tokens=False,
+                            return_tensors="pt").input_ids
+            answer = []
+            for _ in range(4):
+                token = int(model(input_ids=ids).logits[0, -1].argmax())
+                if token == end:
+                    break
+                answer.append(token)
+                ids = torch.cat([ids, torch.tensor([[token]])], dim=1)
+            correct += tokenizer.decode(answer).strip() == row["tone"]
+    return correct / len(rows)

@@ -17,6 +17,7 @@ from olivine.errors import ConfigError, ConfigErrors, OlivineError
 from olivine.evaluators import Evaluator
 from olivine.goals import goal_errors
 from olivine.inputs import input_format, is_resource_ref, locate_model_path
+from olivine.models import ModelRef
 from olivine.passes import Pass, ValidationContext
 from olivine.plugins import Plugins
 from olivine.search import strategy_of
@@ -101,7 +102,8 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
     vctx = ValidationContext(path="", workflow_dir=wdir, data_config_names=tuple(d.name for d in cfg.data_configs),
                              data_configs={d.name: d for d in cfg.data_configs},
                              accelerator=target.accelerator() if target else None,
-                             azureml_client=cfg.azureml_client)
+                             azureml_client=cfg.azureml_client,
+                             input_model=ModelRef(format=fmt, path=input_path) if input_path else None)
     passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
     evaluator_name, metrics = _metrics(loaded, plugins, vctx, errors)
     _pass_metrics(loaded, plugins, passes, vctx, errors)

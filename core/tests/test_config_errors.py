@@ -6,7 +6,6 @@ import json
 
 import pytest
 from core_helpers import olivine_cli, touch_workflow, write_workflow
-
 from olivine.config.loader import load_workflow
 from olivine.engine import validate
 from olivine.errors import ConfigErrors
@@ -36,7 +35,8 @@ def test_old_schema_error_points_at_the_key_the_user_wrote(tmp_path, fake_hf_mod
 def test_unknown_pass_type_suggests_installed_one(tmp_path, fake_hf_model, test_plugins):
     cfg = touch_workflow(fake_hf_model, labels=("a",))
     cfg["passes"]["a"]["type"] = "Tuoch"
-    assert errors_of(write_workflow(tmp_path, cfg)) == ["passes.a.type: unknown pass type 'Tuoch' (did you mean Touch?)"]
+    expected = "passes.a.type: unknown pass type 'Tuoch' (did you mean Touch?)"
+    assert errors_of(write_workflow(tmp_path, cfg)) == [expected]
 
 
 def test_unknown_top_level_and_engine_keys(tmp_path, fake_hf_model, test_plugins):
@@ -139,3 +139,25 @@ def test_several_errors_reported_together(tmp_path, fake_hf_model, test_plugins)
     assert lines[0] == "error: passes.a.lable: unknown key (did you mean label?)"
     assert lines[1].startswith("error: passes.b.sleep: Input should be a valid number")
     assert json.loads(json.dumps(lines))  # plain text lines, no traceback
+
+
+def test_olive_settings_olivine_does_not_act_on_are_refused_by_name(tmp_path, fake_hf_model, test_plugins):
+    cfg = touch_workflow(fake_hf_model, labels=("a",), plot_pareto_frontier=True)
+    cfg["data_configs"] = [{"name": "d", "user_script": "user.py", "dataloader_config": {"batch_size": 4}}]
+    lines = errors_of(write_workflow(tmp_path, cfg))
+    assert "engine.plot_pareto_frontier: not supported by olivine (run.json lists every search candidate with its " \
+           "metrics)" in lines
+    assert "data_configs[0].user_script: user scripts are not run by olivine; write a plugin instead " \
+           "(docs/plugins.md)" in lines
+    assert any(line.startswith("data_configs[0].dataloader_config: not used by olivine") for line in lines)
+
+
+def test_clean_cache_and_workflow_id_take_effect(tmp_path, fake_hf_model, test_plugins):
+    from olivine.engine import run
+
+    path = write_workflow(tmp_path, touch_workflow(fake_hf_model, labels=("a",), workflow_id="tones"))
+    run(path, show_progress=False)
+    cfg = touch_workflow(fake_hf_model, labels=("a",), workflow_id="tones", clean_cache=True)
+    outcome = run(write_workflow(tmp_path, cfg), show_progress=False)
+    assert [r.cache_hit for r in outcome.passes] == [False]
+    assert outcome.run["workflow_id"] == "tones"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from core_helpers import olivine_cli, write_workflow
-
 from olivine.config.loader import load_workflow
 
 COOKBOOK = {
@@ -80,7 +79,8 @@ def test_execution_providers_without_systems_create_a_local_target(tmp_path):
     assert config.engine.target == "local_system"
     system = config.systems["local_system"]
     assert system.type == "LocalSystem"
-    assert system.system_config()["accelerators"] == [{"device": "cpu", "execution_providers": ["CPUExecutionProvider"]}]
+    expected = [{"device": "cpu", "execution_providers": ["CPUExecutionProvider"]}]
+    assert system.system_config()["accelerators"] == expected
 
 
 def test_schema_command_lists_installed_pass_configs(test_plugins):

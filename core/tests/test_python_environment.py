@@ -7,13 +7,13 @@ from pathlib import Path
 
 from conftest_paths import SUPPORT
 from core_helpers import olivine_cli, touch_workflow, write_workflow
-
 from olivine.engine import run
 
 
 def test_pass_in_another_interpreter_gives_the_same_model(tmp_path, fake_hf_model, test_plugins):
     cfg = touch_workflow(fake_hf_model, labels=("a", "b"))
-    cfg["systems"] = {"other": {"type": "PythonEnvironment", "python_environment_path": str(Path(sys.executable).parent),
+    cfg["systems"] = {"other": {"type": "PythonEnvironment",
+                                "python_environment_path": str(Path(sys.executable).parent),
                                 "environment_variables": {"PYTHONPATH": str(SUPPORT)}}}
     cfg["passes"]["b"]["host"] = "other"
     outcome = run(write_workflow(tmp_path, cfg), show_progress=False)

@@ -50,7 +50,10 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
     loaded = load_workflow(config_file)
     plan = build_plan(loaded, plugins)
     logging.getLogger("olivine").setLevel(SEVERITY_TO_LEVEL[loaded.config.engine.log_severity_level])
-    cache = Cache(_resolve(loaded, loaded.config.engine.cache_dir))
+    cache_root = _resolve(loaded, loaded.config.engine.cache_dir)
+    if loaded.config.engine.clean_cache and not dry_run:
+        shutil.rmtree(cache_root, ignore_errors=True)
+    cache = Cache(cache_root)
     out_dir = Path(output_dir).resolve() if output_dir else _resolve(loaded, loaded.config.engine.output_dir)
     dry_dir = _fresh_dir(out_dir / "dry-run") if dry_run else None
     model = materialize.input_model(plan, plugins, cache)
@@ -124,6 +127,7 @@ def _size(path: Path) -> int:
 def _run_record(loaded: LoadedWorkflow, plan: Plan, cache: Cache, results, stages, seconds: float) -> dict:
     return {
         "olivine_version": __version__,
+        "workflow_id": loaded.config.engine.workflow_id or loaded.file.stem,
         "config_file": str(loaded.file),
         "migrated_from_old_schema": loaded.migration.changed,
         "host": plan.host.key if plan.host else None,

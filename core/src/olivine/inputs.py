@@ -82,4 +82,6 @@ def model_ref_for(cfg: InputModelConfig, path: Path, workflow_dir: Path) -> Mode
     if fmt == "hf+adapter":
         adapter = locate_model_path(cfg.adapter_path, workflow_dir, "input_model.adapter_path")
         return ModelRef(format=fmt, path=adapter, base_model=path, metadata=metadata)
+    if fmt == "onnx" and cfg.onnx_file_name and path.is_dir():
+        path = path / cfg.onnx_file_name  # a folder holding several .onnx files: the one to use
     return ModelRef(format=fmt, path=path, metadata=metadata)

@@ -12,6 +12,7 @@ from typing import Any
 
 from olivine.config.loader import LoadedWorkflow
 from olivine.config.schema import EvaluatorConfig, MetricConfig, PassEntry
+from olivine.config.unsupported import unsupported_settings
 from olivine.data import validate_data_config
 from olivine.errors import ConfigError, ConfigErrors, OlivineError
 from olivine.evaluators import Evaluator
@@ -99,6 +100,8 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
         for err in validate_data_config(data, f"data_configs[{i}]", wdir):
             errors.add(err)
     _duplicate_data_names(loaded, errors)
+    for error in unsupported_settings(cfg):
+        errors.add(error)
     vctx = ValidationContext(path="", workflow_dir=wdir, data_config_names=tuple(d.name for d in cfg.data_configs),
                              data_configs={d.name: d for d in cfg.data_configs},
                              accelerator=target.accelerator() if target else None,

@@ -15,6 +15,7 @@ from typing import Any
 
 log = logging.getLogger("olivine.azureml")
 EMULATOR_ACCOUNT = "devstoreaccount1"
+CONCURRENCY = 4  # parallel block transfers of one large file (model weights)
 
 
 @dataclass
@@ -49,7 +50,7 @@ def upload_tree(container, local: Path, prefix: str) -> int:
     for file in files:
         name = file.name if file == local else file.relative_to(local).as_posix()
         with open(file, "rb") as handle:
-            container.upload_blob(f"{prefix.rstrip('/')}/{name}", handle, overwrite=True)
+            container.upload_blob(f"{prefix.rstrip('/')}/{name}", handle, overwrite=True, max_concurrency=CONCURRENCY)
         sent += file.stat().st_size
     return sent
 
@@ -98,5 +99,5 @@ def write_json(container, name: str, value: dict[str, Any]) -> None:
 def _download_file(container, name: str, target: Path) -> None:
     partial = target.with_name(f".{target.name}.{os.getpid()}.part")
     with open(partial, "wb") as handle:
-        container.download_blob(name).readinto(handle)
+        container.download_blob(name, max_concurrency=CONCURRENCY).readinto(handle)
     os.replace(partial, target)

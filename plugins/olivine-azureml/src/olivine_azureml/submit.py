@@ -39,7 +39,8 @@ def run_job(workspace, draft: JobDraft, build_job, datastore: str, output_dir: P
     status, job_error = watch(workspace, name, url)
     result, bound = _fetch_output(workspace, container, draft, output_dir)
     if status != "Completed" or result is None or "error" in result:
-        raise PassError(_failure(draft.where, name, status, (result or {}).get("error") or job_error, url))
+        error = (result or {}).get("error") or job_error or ("it wrote no result.json" if result is None else None)
+        raise PassError(_failure(draft.where, name, status, error, url))
     result = _local_paths(result, draft, bound)
     _remember_outputs(container, result, draft, output_dir, memo)
     result.setdefault("report", {})["azureml_job"] = {"name": name, "url": url}

@@ -5,6 +5,7 @@ This module imports no Azure package at import time; submission code loads them 
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from pathlib import Path
@@ -70,6 +71,7 @@ class AzureML(System):
 
         label = _pass_label(pass_, ctx)
         spec = pass_spec(pass_, model, ctx)
+        self._reuse_hashes(ctx.cache_dir)
         result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, self._requirements("passes", pass_),
                            ctx.dry_run, where=f"passes.{label}")
         if result is None:
@@ -116,6 +118,13 @@ class AzureML(System):
         from olivine_azureml.submit import run_job
 
         return run_job(self._connect(workflow_dir), draft, build, self.config.datastores, output_dir, self._memo)
+
+    def _reuse_hashes(self, cache_dir: Path | None) -> None:
+        """File digests the engine already computed (same format, keyed by path, size and mtime): read-only."""
+        try:
+            self._memo.update(json.loads((Path(cache_dir) / "content-hashes.json").read_text()))
+        except (OSError, TypeError, ValueError):
+            pass
 
     def _job_env(self) -> dict[str, str]:
         """Names only: the token itself is read inside the job, so it never passes through this machine."""

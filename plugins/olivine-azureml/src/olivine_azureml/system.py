@@ -96,11 +96,10 @@ class AzureML(System):
     def _run(self, spec: dict, label: str, output_dir: Path, workflow_dir: Path, requirements: list[str],
              dry_run: Path | None, where: str) -> dict | None:
         from olivine_azureml import environment, jobspec
+        from olivine_azureml.uploads import digest_of
 
         if self._client is None:
             raise ConfigError("azureml_client", f"system {self.key} (AzureML) was not validated with a workspace")
-        from olivine_azureml.uploads import digest_of
-
         draft = jobspec.draft(spec, label, output_dir, lambda p: digest_of(p, self._memo), unique=dry_run is None,
                               where=where)
         draft.env_vars.update(self._job_env())

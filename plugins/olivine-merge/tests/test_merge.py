@@ -32,7 +32,7 @@ def test_merged_model_gives_the_adapter_models_logits(merged, tiny, lora_adapter
     merged_model = AutoModelForCausalLM.from_pretrained(ref.path).eval()
 
     expected = _logits(with_adapter, prompt_ids)
-    assert (_logits(merged_model, prompt_ids) - expected).abs().max().item() < 1e-4  # measured 3.5e-6
+    assert (_logits(merged_model, prompt_ids) - expected).abs().max().item() < 1e-4  # measured 1.1e-6
     assert (_logits(plain_base, prompt_ids) - expected).abs().max().item() > 1e-2  # the adapter matters
 
 

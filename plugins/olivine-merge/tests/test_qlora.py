@@ -57,7 +57,7 @@ def test_qlora_adapter_merges_into_the_dequantized_base(run_pass, tiny, qlora, p
         naive_logits = AutoModelForCausalLM.from_pretrained(naive.path).eval()(**prompt_ids).logits
     merged_error = (merged_logits - trained).abs().max().item()
     naive_error = (naive_logits - trained).abs().max().item()
-    # Measured: 0.0027 into the de-quantized base, 0.084 into the original fp32 weights.
+    # Measured: 0.0037 into the de-quantized base, 0.135 into the original fp32 weights.
     assert merged_error < 0.01
     assert merged_error * 5 < naive_error
 

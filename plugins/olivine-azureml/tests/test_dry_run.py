@@ -112,3 +112,20 @@ def test_evaluations_on_target_aml_are_described_too(workflow, test_plugin):
         assert job.display_name == "olivine evaluate weights"
     run_record = json.loads((out / "run.json").read_text())
     assert run_record["dry_run"] is True
+
+
+def test_a_local_pass_does_not_run_in_a_dry_run(workflow, tmp_path, test_plugin):
+    config = workflow({"scale": {**SCALE["scale"], "host": "here"}, "tag": {"type": "TagAdapter"}})
+    data = json.loads(config.read_text())
+    data["systems"]["here"] = {"type": "LocalSystem"}
+    config.write_text(json.dumps(data))
+
+    out = dry_run(config)
+
+    stages = {s["name"]: s for s in json.loads((out / "run.json").read_text())["stages"]}
+    assert stages["scale"]["report"] == {"dry_run": True, "host": "here"}
+    assert stages["tag"]["report"]["described_in"] == str(out / "tag")
+    assert not (out / "scale").exists()
+    assert not list((tmp_path / "cache" / "models").iterdir())
+    uploads = json.loads((out / "tag" / "uploads.json").read_text())
+    assert uploads[0]["note"] == "output of scale, not produced in a dry run"

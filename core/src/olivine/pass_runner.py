@@ -35,7 +35,7 @@ def pass_cache_key(item: PlannedPass, input_key: str, data_keys: dict[str, str])
     return digest({
         "input": input_key, "pass": item.type, "config": config, "version": item.version,
         "distribution": item.distribution, "data": {name: data_keys[name] for name in used_data},
-        "accelerator": item.host.accelerator().__dict__,
+        "accelerator": item.accelerator.__dict__,
     })
 
 
@@ -76,7 +76,7 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
     try:
         if item.host.supports_dry_run:
             ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, data_configs=data_configs,
-                              accelerator=item.host.accelerator(), cache_dir=cache.root,
+                              accelerator=item.accelerator, cache_dir=cache.root,
                               logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=False,
                               dry_run=dry_run / item.key)
             item.host.run_pass(item.instance, model, ctx)
@@ -94,7 +94,7 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
 def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress):
     work = cache.work_dir(key)
     ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, data_configs=data_configs,
-                      accelerator=item.host.accelerator(), cache_dir=cache.root,
+                      accelerator=item.accelerator, cache_dir=cache.root,
                       logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=show_progress,
                       checkpoint_dir=cache.checkpoint_dir(key))
     log.info("%s (%s): running on %s", item.key, item.type, item.host.key)

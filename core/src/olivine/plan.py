@@ -19,7 +19,7 @@ from olivine.evaluators import Evaluator
 from olivine.goals import goal_errors
 from olivine.inputs import input_format, is_resource_ref, locate_model_path
 from olivine.models import ModelRef
-from olivine.passes import Pass, ValidationContext
+from olivine.passes import Accelerator, Pass, ValidationContext
 from olivine.plugins import Plugins
 from olivine.search import strategy_of
 from olivine.search_space import reject_marked, split_space
@@ -41,6 +41,8 @@ class PlannedPass:
     input_format: str
     output_format: str
     metrics: list[PlannedMetric] = field(default_factory=list)
+    # What the model is optimized for: the target's accelerator (as in Olive), wherever the pass runs.
+    accelerator: Accelerator = field(default_factory=Accelerator)
     search_space: dict[str, list[Any]] = field(default_factory=dict)
 
 
@@ -223,7 +225,8 @@ def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx
         return None
     out = instance.output_format(current) if current else cls.produces
     return PlannedPass(key, entry.type, instance, raw, registered.version,
-                       registered.distribution, pass_host, current or "", out, search_space=space)
+                       registered.distribution, pass_host, current or "", out, search_space=space,
+                       accelerator=vctx.accelerator or Accelerator())
 
 
 def _search_space(entry: PassEntry, cls, path: str, errors: _Collector) -> tuple[dict[str, Any] | None, dict]:

@@ -98,3 +98,70 @@ def test_config_errors_name_the_key(config, path, text):
 def test_missing_base_model_is_reported(run_pass, lora_adapter):
     with pytest.raises(ValueError, match="base model"):
         run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=lora_adapter))
+
+
+def test_plain_lora_is_merged_straight_into_the_safetensors_like_peft_does(merged, tiny, lora_adapter):
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    ref, ctx = merged
+    assert ctx.report["method"] == "direct"
+    by_peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny), lora_adapter).merge_and_unload()
+    expected = by_peft.state_dict()
+    got = load_file(ref.path / "model.safetensors")
+    assert set(got) == set(load_file(tiny / "model.safetensors"))
+    assert max((got[k] - expected[k]).abs().max().item() for k in got) < 1e-6
+
+
+def test_dora_adapter_is_merged_through_peft(run_pass, tiny, prompt_ids, tmp_path):
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(3)
+    dora = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), LoraConfig(
+        r=4, lora_alpha=8, target_modules=["qkv_proj", "down_proj"], use_dora=True, init_lora_weights=False))
+    dora.save_pretrained(tmp_path / "dora")
+
+    ref, ctx = run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=tmp_path / "dora",
+                                                          base_model=tiny))
+    assert ctx.report["method"] == "peft"
+    expected = _logits(PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny), tmp_path / "dora")
+                       .eval(), prompt_ids)
+    merged_model = AutoModelForCausalLM.from_pretrained(ref.path).eval()
+    assert (_logits(merged_model, prompt_ids) - expected).abs().max().item() < 1e-4
+
+
+def test_sharded_base_keeps_its_shards(run_pass, tiny, lora_adapter, prompt_ids, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    sharded = tmp_path / "sharded"
+    AutoModelForCausalLM.from_pretrained(tiny).save_pretrained(sharded, max_shard_size="1MB")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny / name, sharded / name)
+    shards = sorted(p.name for p in sharded.glob("*.safetensors"))
+    assert len(shards) > 1
+
+    ref, ctx = run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=lora_adapter, base_model=sharded))
+    assert ctx.report["method"] == "direct"
+    assert sorted(p.name for p in ref.path.glob("*.safetensors")) == shards
+    expected = _logits(PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny), lora_adapter).eval(),
+                       prompt_ids)
+    assert (_logits(AutoModelForCausalLM.from_pretrained(ref.path).eval(), prompt_ids) - expected).abs().max() < 1e-4
+
+
+def test_plain_lora_merge_imports_neither_peft_nor_transformers(tiny, lora_adapter, tmp_path):
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+from pathlib import Path
+from olivine import ModelRef, PassContext
+from olivine_merge.merge_pass import MergeAdapterWeights
+ctx = PassContext(output_dir=Path({str(tmp_path)!r}), workflow_dir=Path("."), show_progress=False)
+MergeAdapterWeights().run(ModelRef(format="hf+adapter", path={str(lora_adapter)!r}, base_model={str(tiny)!r}), ctx)
+sys.exit(len({{"peft", "transformers", "bitsandbytes"}} & set(sys.modules)))
+"""
+    assert subprocess.run([sys.executable, "-c", code], timeout=300).returncode == 0

@@ -8,6 +8,7 @@ from typing import Any
 
 from olivine import ModelRef, PassContext
 
+from olivine_merge import direct
 from olivine_merge.files import copy_tokenizer, drop_quantization_config, tokenizer_source
 from olivine_merge.quantization import QuantSpec, find_quantization
 
@@ -17,23 +18,34 @@ def merge(config, model: ModelRef, ctx: PassContext) -> ModelRef:
     quant = find_quantization(model)
     dtype_name = resolve_dtype(config.torch_dtype, quant, base_dir)
     out = ctx.output_dir / "model"
-    with ctx.progress(4, "MergeAdapterWeights") as bar:
-        base = load_base(base_dir, dtype_name, quant)
-        bar.update(1, step="base loaded")
-        merged = apply_adapter(base, adapter_dir)
-        bar.update(1, step="adapter merged")
-        merged.save_pretrained(out)
-        bar.update(1, step="weights saved")
+    direct_plan = None if quant is not None else direct.plan(adapter_dir, base_dir)
+    steps = len(direct_plan["shards"]) if direct_plan else 3
+    with ctx.progress(steps + 1, "MergeAdapterWeights") as bar:
+        if direct_plan:
+            direct.merge(direct_plan, base_dir, out, dtype_name, on_shard=lambda shard: bar.update(1, step=shard))
+        else:
+            _merge_with_peft(base_dir, adapter_dir, out, dtype_name, quant, bar)
         tokenizer_dir = tokenizer_source(adapter_dir, base_dir)
         copy_tokenizer(tokenizer_dir, out)
         dropped = drop_quantization_config(out / "config.json")
         bar.update(1, step="tokenizer saved")
+    ctx.report["method"] = "direct" if direct_plan else "peft"
     adapter = _adapter_summary(adapter_dir)
     _report(ctx, adapter, dtype_name, quant, tokenizer_dir == adapter_dir, dropped)
     metadata: dict[str, Any] = {"dtype": dtype_name, "merged_adapter": adapter}
     if quant is not None:
         metadata["dequantized_from"] = quant.describe()
     return ModelRef(format="hf", path=out, metadata=metadata)
+
+
+def _merge_with_peft(base_dir: Path, adapter_dir: Path, out: Path, dtype_name: str, quant: QuantSpec | None,
+                     bar) -> None:
+    base = load_base(base_dir, dtype_name, quant)
+    bar.update(1, step="base loaded")
+    merged = apply_adapter(base, adapter_dir)
+    bar.update(1, step="adapter merged")
+    merged.save_pretrained(out)
+    bar.update(1, step="weights saved")
 
 
 def _inputs(model: ModelRef) -> tuple[Path, Path]:

@@ -1,0 +1,121 @@
+"""Merge a plain LoRA adapter straight into the base's safetensors files, one shard at a time.
+
+For the common case (LoRA on linear layers, safetensors checkpoints) the merge is W + scale * B @ A
+per targeted weight: no model is instantiated and neither transformers nor peft is imported, so it
+is faster and holds one shard in memory instead of the whole model. The merged checkpoint keeps the
+base's own tensor names and sharding. Anything else (DoRA, embedding LoRA, patterns, bias training,
+.bin checkpoints, a weight the adapter names that the checkpoint lacks) returns None, and the caller
+merges through peft.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+ADAPTER_PREFIX = "base_model.model."
+_UNSUPPORTED_FLAGS = ("use_dora", "lora_bias", "layer_replication", "trainable_token_indices", "target_parameters",
+                      "rank_pattern", "alpha_pattern", "modules_to_save", "use_qalora", "use_bdlora")
+
+
+def plan(adapter_dir: Path, base_dir: Path) -> dict[str, Any] | None:
+    """What a direct merge needs, or None when only peft can merge this adapter into this checkpoint."""
+    config = json.loads((adapter_dir / "adapter_config.json").read_text())
+    weights = adapter_dir / "adapter_model.safetensors"
+    if config.get("peft_type") != "LORA" or config.get("bias", "none") != "none" or not weights.is_file():
+        return None
+    if any(config.get(flag) for flag in _UNSUPPORTED_FLAGS):
+        return None
+    shards = _shards(base_dir)
+    if shards is None:
+        return None
+    from safetensors import safe_open
+
+    with safe_open(weights, "pt") as adapter:
+        names = list(adapter.keys())
+    modules = sorted({_module(name) for name in names})
+    if None in modules or len(names) != 2 * len(modules):
+        return None
+    located = {}
+    for module in modules:
+        shard = shards.get(f"{module}.weight")
+        if shard is None:
+            return None
+        located[module] = shard
+    return {"config": config, "weights": weights, "modules": located, "shards": sorted(set(shards.values()))}
+
+
+def _module(name: str) -> str | None:
+    """``base_model.model.model.layers.0.mlp.down_proj.lora_A.weight`` -> ``model.layers.0.mlp.down_proj``."""
+    for part in (".lora_A.weight", ".lora_B.weight"):
+        if name.startswith(ADAPTER_PREFIX) and name.endswith(part):
+            return name[len(ADAPTER_PREFIX):-len(part)]
+    return None
+
+
+def _shards(base_dir: Path) -> dict[str, str] | None:
+    index = base_dir / "model.safetensors.index.json"
+    if index.is_file():
+        return dict(json.loads(index.read_text())["weight_map"])
+    single = base_dir / "model.safetensors"
+    if not single.is_file():
+        return None
+    from safetensors import safe_open
+
+    with safe_open(single, "pt") as handle:
+        return {name: single.name for name in handle.keys()}
+
+
+def merge(merge_plan: dict[str, Any], base_dir: Path, out: Path, dtype_name: str, on_shard=None) -> None:
+    """Write the merged checkpoint into ``out``: shards, index, config.json (dtype) and generation config."""
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    config, dtype = merge_plan["config"], getattr(torch, dtype_name)
+    rank = config["r"]
+    scale = config["lora_alpha"] / (math.sqrt(rank) if config.get("use_rslora") else rank)
+    out.mkdir(parents=True, exist_ok=True)
+    targets = {f"{module}.weight": module for module in merge_plan["modules"]}
+    total = 0
+    with safe_open(merge_plan["weights"], "pt") as adapter:
+        for shard in merge_plan["shards"]:
+            tensors = {}
+            with safe_open(base_dir / shard, "pt") as base:
+                metadata = base.metadata() or {}
+                for name in base.keys():
+                    tensor = base.get_tensor(name)
+                    if name in targets:
+                        tensor = tensor.float() + _delta(adapter, targets[name], scale, config.get("fan_in_fan_out"))
+                    tensors[name] = tensor.to(dtype) if tensor.is_floating_point() else tensor
+            total += sum(t.numel() * t.element_size() for t in tensors.values())
+            save_file(tensors, out / shard, metadata={**metadata, "format": "pt"})
+            if on_shard is not None:
+                on_shard(shard)
+    _write_configs(base_dir, out, dtype_name, total)
+
+
+def _delta(adapter, module: str, scale: float, fan_in_fan_out: bool):
+    """scale * B @ A in float32, as peft's merge computes it."""
+    a = adapter.get_tensor(f"{ADAPTER_PREFIX}{module}.lora_A.weight").float()
+    b = adapter.get_tensor(f"{ADAPTER_PREFIX}{module}.lora_B.weight").float()
+    delta = (b @ a) * scale
+    return delta.T if fan_in_fan_out else delta
+
+
+def _write_configs(base_dir: Path, out: Path, dtype_name: str, total: int) -> None:
+    config = json.loads((base_dir / "config.json").read_text())
+    config["dtype"] = dtype_name
+    if "torch_dtype" in config:
+        config["torch_dtype"] = dtype_name
+    (out / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    index = base_dir / "model.safetensors.index.json"
+    if index.is_file():
+        data = json.loads(index.read_text())
+        data.setdefault("metadata", {})["total_size"] = total
+        (out / index.name).write_text(json.dumps(data, indent=2) + "\n")
+    if (base_dir / "generation_config.json").is_file():
+        shutil.copy2(base_dir / "generation_config.json", out / "generation_config.json")

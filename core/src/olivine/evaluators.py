@@ -44,13 +44,18 @@ class Evaluator(Component):
 
     accepts: ClassVar[tuple[str, ...]] = ("hf", "hf+adapter", "onnx-genai")
     sub_types: ClassVar[tuple[str, ...]] = ()
+    # Direction per sub type, used by goals and search ranking when the metric entry does not say.
+    higher_is_better: ClassVar[dict[str, bool]] = {}
     Config: ClassVar[type[StrictConfig]] = StrictConfig
 
     def __init__(self, config: StrictConfig | None = None):
         self.config = config if config is not None else self.Config()
 
     def validate(self, ctx: ValidationContext) -> None:
-        """Check the metric's data and options before any work."""
+        """Check the metric's options before any work."""
+
+    def validate_metric(self, metric: Any, ctx: ValidationContext) -> None:
+        """Check what needs the metric entry itself (its data config) before any work."""
 
     def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
         """Return one value per requested sub type name."""

@@ -38,7 +38,7 @@ def sub_metrics(planned_metrics) -> list[SubMetric]:
     """Every sub metric of the planned metrics; ``higher_is_better`` defaults from the metric type."""
     found: dict[str, SubMetric] = {}
     for planned in planned_metrics:
-        defaults = getattr(planned.evaluator, "higher_is_better", {}) or {}
+        defaults = planned.evaluator.higher_is_better
         for sub in planned.config.sub_types:
             hib = sub.higher_is_better if sub.higher_is_better is not None else defaults.get(sub.name, True)
             item = SubMetric(planned.config.name, sub.name, hib, sub.priority, sub.goal)

@@ -298,7 +298,6 @@ def _planned_metrics(name: str, evaluator: EvaluatorConfig, plugins, vctx, error
         instance = cls(config)
         mctx = ValidationContext(**{**vctx.__dict__, "path": path})
         errors.run(instance.validate, mctx)
-        if hasattr(instance, "validate_metric"):  # checks needing the metric entry (its data config)
-            errors.run(instance.validate_metric, metric, mctx)
+        errors.run(instance.validate_metric, metric, mctx)
         planned.append(PlannedMetric(metric, instance, registered.version))
     return planned

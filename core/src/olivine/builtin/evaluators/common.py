@@ -27,7 +27,6 @@ class RuntimeOptions(StrictConfig):
 class BuiltinEvaluator(Evaluator):
     """A built-in metric type: knows which direction is better per sub type and whether it needs data."""
 
-    higher_is_better: ClassVar[dict[str, bool]] = {}
     needs_data: ClassVar[bool] = False
 
     def validate_metric(self, metric: Any, ctx: ValidationContext) -> None:

@@ -23,8 +23,11 @@ DEVICE_DEFAULT_PROVIDERS = {
 class AcceleratorConfig(StrictConfig):
     """One accelerator of a system: ``{"device": "gpu", "execution_providers": [...]}``."""
 
-    device: str = "cpu"
-    execution_providers: list[str] = Field(default_factory=list)
+    device: str = Field("cpu", description="cpu, gpu or npu (Olive's device names).")
+    execution_providers: list[str] = Field(
+        default_factory=list, description="onnxruntime provider names in order of preference; empty: the "
+                                          "device's default (CPUExecutionProvider, CUDAExecutionProvider, "
+                                          "QNNExecutionProvider).")
 
     def providers(self) -> list[str]:
         return self.execution_providers or DEVICE_DEFAULT_PROVIDERS.get(self.device, ["CPUExecutionProvider"])
@@ -33,7 +36,10 @@ class AcceleratorConfig(StrictConfig):
 class SystemConfig(StrictConfig):
     """Fields every system has; Olive writes accelerators as ``["cpu"]`` or as objects."""
 
-    accelerators: list[AcceleratorConfig] = Field(default_factory=lambda: [AcceleratorConfig()])
+    accelerators: list[AcceleratorConfig] = Field(
+        default_factory=lambda: [AcceleratorConfig()],
+        description='Devices of this system, as ["cpu"] or [{"device": "gpu", "execution_providers": [...]}]; '
+                    "passes and evaluations use the first one.")
 
     @field_validator("accelerators", mode="before")
     @classmethod

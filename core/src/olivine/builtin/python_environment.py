@@ -28,8 +28,10 @@ PROVIDER_PROBE = ("import json, sys; from olivine.providers import problems_for;
 class PythonEnvironmentConfig(SystemConfig):
     python_environment_path: str = Field(description="Folder holding the interpreter (a venv's bin/) "
                                                      "or the interpreter itself")
-    environment_variables: dict[str, str] = Field(default_factory=dict)
-    prepend_to_path: list[str] = Field(default_factory=list)
+    environment_variables: dict[str, str] = Field(
+        default_factory=dict, description="Set in the interpreter's environment (VIRTUAL_ENV, PYTHONHOME and "
+                                          "PYTHONPATH of this process are not passed on)")
+    prepend_to_path: list[str] = Field(default_factory=list, description="Folders put in front of its PATH")
 
 
 class PythonEnvironment(System):

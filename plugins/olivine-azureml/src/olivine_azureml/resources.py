@@ -14,20 +14,27 @@ from olivine_azureml.config import DEFAULT_DATASTORE, AzureMLClientConfig, parse
 class DatastoreConfig(StrictConfig):
     """A path in a workspace datastore; ``account_url``/``connection_string`` skip the workspace lookup."""
 
-    azureml_client: AzureMLClientConfig | None = None
-    datastore_name: str = DEFAULT_DATASTORE
-    relative_path: str
-    account_url: str | None = None
-    container_name: str | None = None
-    connection_string: str | None = Field(default=None, repr=False)
+    azureml_client: AzureMLClientConfig | None = Field(
+        default=None, description="the workspace (default: the workflow's top-level azureml_client)")
+    datastore_name: str = Field(default=DEFAULT_DATASTORE, description="datastore of the workspace")
+    relative_path: str = Field(description="path in the datastore: a blob becomes a file, a prefix a folder")
+    account_url: str | None = Field(
+        default=None, description="storage account URL (a SAS URL, or read with your identity), instead of the "
+                                  "workspace lookup; needs container_name")
+    container_name: str | None = Field(
+        default=None, description="blob container, with account_url or connection_string")
+    connection_string: str | None = Field(
+        default=None, repr=False, description="storage account connection string, instead of the workspace lookup; "
+                                              "needs container_name")
 
 
 class ModelConfig(StrictConfig):
     """A model registered in the workspace: ``name`` and ``version``."""
 
-    azureml_client: AzureMLClientConfig | None = None
-    name: str
-    version: str
+    azureml_client: AzureMLClientConfig | None = Field(
+        default=None, description="the workspace (default: the workflow's top-level azureml_client)")
+    name: str = Field(description="model name")
+    version: str = Field(description="model version (a number is accepted)")
 
     @field_validator("version", mode="before")
     @classmethod
@@ -38,7 +45,7 @@ class ModelConfig(StrictConfig):
 class RegistryModelConfig(ModelConfig):
     """A model of an AzureML registry (``azureml``, ``azureml-msr``, your own): name, registry, version."""
 
-    registry_name: str
+    registry_name: str = Field(description="the registry, e.g. azureml or azureml-msr")
 
 
 class AzureMLDatastore(Resource):

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from olivine import mlflow_layout
 from olivine.cache import Cache, digest
 from olivine.config.schema import DataConfig
 from olivine.inputs import is_resource_ref, model_ref_for
@@ -37,6 +38,10 @@ def input_model(plan: Plan, plugins: Plugins, cache: Cache) -> ModelRef:
     path = plan.input_path
     if path is None:
         path = fetch(cfg.model_path, plugins, cache, plan, "input_model.model_path")
+    if mlflow_layout.mlflow_root(path) is not None and not (path / "config.json").is_file():
+        # The Hugging Face parts of an MLflow model, gathered once per source folder.
+        gathered = cache.root / "resources" / f"mlflow-{digest(str(path.resolve()))}"
+        path = gathered if (gathered / "config.json").is_file() else mlflow_layout.hf_folder(path, gathered)
     return model_ref_for(cfg, path, plan.workflow.workflow_dir)
 
 

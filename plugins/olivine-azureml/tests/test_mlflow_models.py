@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from olivine_azureml.mlflow import hf_folder
+from olivine.mlflow_layout import hf_folder
 
 HFTRANSFORMERS_MLMODEL = """\
 flavors:

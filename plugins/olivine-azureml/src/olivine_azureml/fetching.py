@@ -6,8 +6,9 @@ import logging
 from pathlib import Path
 
 from olivine import ConfigError, ResourceContext
+from olivine import mlflow_layout as mlflow
 
-from olivine_azureml import blobs, mlflow
+from olivine_azureml import blobs
 from olivine_azureml.config import AzureMLClientConfig
 from olivine_azureml.resources import ResourceFetchError
 from olivine_azureml.retry import with_retries

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from core_helpers import olivine_cli, touch_workflow, write_workflow
-
 from olivine.engine import run
 from olivine.errors import PassError
 

@@ -47,12 +47,16 @@ class Built:
     def initializers(self) -> set[str]:
         return {i.name for i in self.graph.initializer}
 
+    def output_type(self, name: str) -> int:
+        return next(o.type.tensor_type.elem_type for o in self.graph.output if o.name == name)
+
     @property
     def provider_options(self) -> list[dict]:
         return self.genai["model"]["decoder"]["session_options"]["provider_options"]
 
 
-CUDA = "CUDAExecutionProvider"
+CUDA, WEBGPU = "CUDAExecutionProvider", "WebGpuExecutionProvider"
+FLOAT, BFLOAT16 = onnx.TensorProto.FLOAT, onnx.TensorProto.BFLOAT16
 # (option, config, execution provider, what the output shows); the first column ties each row to a mapping.
 CASES = [
     ("int4_block_size", {"precision": "int4", "int4_block_size": 64}, None,
@@ -78,6 +82,13 @@ CASES = [
     ("search", {"precision": "fp32", "search": {"max_length": 64, "do_sample": True, "top_k": 5}}, None,
      lambda b: {k: b.genai["search"][k] for k in ("max_length", "do_sample", "top_k")}
      == {"max_length": 64, "do_sample": True, "top_k": 5}),
+    ("include_hidden_states", {"precision": "fp32", "include_hidden_states": True}, None,
+     lambda b: {"logits", "hidden_states"} <= b.outputs),
+    ("use_webgpu_fp32", {"precision": "int4", "use_webgpu_fp32": True}, WEBGPU,
+     lambda b: b.output_type("logits") == FLOAT),
+    ("use_cuda_bf16", {"precision": "int4", "use_cuda_bf16": True}, CUDA,
+     lambda b: b.output_type("present.0.key") == BFLOAT16),  # logits stay float32
+    ("use_8bits_moe", None, None, None),  # only MoE models have expert weights: see test_use_8bits_moe_*
     ("metadata_only", None, None, None),  # needs an ONNX input: see test_metadata_only_*
     ("extra_options", {"precision": "fp32", "extra_options": {"filename": "decoder.onnx"}}, None,
      lambda b: (b.folder / "decoder.onnx").is_file() and b.genai["model"]["decoder"]["filename"] == "decoder.onnx"),
@@ -102,12 +113,18 @@ def test_option_reaches_the_output(option, config, provider, check, tiny, build_
 
 
 def test_defaults_differ_from_every_case(tiny, build_once):
-    """The checks above fail on a default build, so none of them can pass by accident."""
-    default = Built.read(build_once(tiny, {"precision": "int4"})[0].path)
-    default_fp32 = Built.read(build_once(tiny, {"precision": "fp32"})[0].path)
-    for option, config, _provider, check in CASES:
-        if config is not None and option != "enable_cuda_graph":
-            assert not check(default_fp32 if config["precision"] == "fp32" else default), option
+    """The checks above fail on a default build for the same target, so none can pass by accident."""
+    for option, config, provider, check in CASES:
+        if config is not None:
+            default, _ = build_once(tiny, {"precision": config["precision"]}, provider or "CPUExecutionProvider")
+            assert not check(Built.read(default.path)), option
+
+
+def test_use_8bits_moe_becomes_the_builders_moe_quant_type():
+    from olivine_modelbuilder.options import builder_options
+
+    assert builder_options({"use_8bits_moe": True}, {})["moe_quant_type"] == "int8"
+    assert "moe_quant_type" not in builder_options({"use_8bits_moe": False}, {})
 
 
 @pytest.mark.parametrize("block_size", [16, 32, 64, 128, 256])
@@ -151,3 +168,18 @@ def test_metadata_only_writes_genai_config_beside_an_existing_onnx_model(tiny, b
     generator = og.Generator(model, og.GeneratorParams(model))
     generator.append_tokens([3, 204])
     generator.generate_next_token()
+
+
+def test_metadata_only_reads_an_onnx_folder_that_holds_its_hugging_face_files(tiny, build_once, tmp_path):
+    """Olive's ONNX outputs keep config.json and the tokenizer beside the model: no base_model needed."""
+    import shutil
+
+    full, _ = build_once(tiny, {"precision": "fp32"})
+    folder = tmp_path / "olive-style"
+    folder.mkdir()
+    for source, name in [(full.path, "model.onnx"), (full.path, "model.onnx.data"), (tiny, "config.json"),
+                         (tiny, "generation_config.json"), (tiny, "tokenizer.json"), (tiny, "tokenizer_config.json")]:
+        shutil.copy(source / name, folder / name)
+
+    ref, _ = build_once(folder, {"precision": "fp32", "metadata_only": True}, fmt="onnx")
+    assert Built.read(ref.path).genai["model"]["decoder"]["filename"] == "model.onnx"

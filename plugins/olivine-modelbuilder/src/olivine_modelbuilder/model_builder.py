@@ -9,9 +9,12 @@ from olivine.suggest import did_you_mean
 from pydantic import Field, field_validator
 
 from olivine_modelbuilder import targets
-from olivine_modelbuilder.options import SEARCH_KEYS, builder_options, normalize_extra_options
+from olivine_modelbuilder.options import OPTION_MAP, SEARCH_KEYS, builder_options, normalize_extra_options
 
 Precision = Literal["int4", "int8", "fp16", "bf16", "fp32"]
+# Options the builder reads for some targets only (elsewhere it ignores them).
+PROVIDER_ONLY = {"enable_cuda_graph": ("cuda",), "use_webgpu_fp32": ("webgpu",),
+                 "use_cuda_bf16": ("cuda", "NvTensorRtRtx")}
 ACCURACY_LEVEL_NAMES = {"fp32": 1, "fp16": 2, "bf16": 3, "int8": 4}
 QUANT_FIELDS = ("int4_block_size", "int4_accuracy_level", "int4_is_symmetric", "int4_op_types_to_quantize",
                 "int4_nodes_to_exclude", "int4_algo_config")
@@ -35,6 +38,10 @@ class ModelBuilderConfig(Pass.Config):
     exclude_lm_head: bool = Field(False, description="Leave the LM head out: the model returns hidden_states")
     enable_cuda_graph: bool | None = Field(None, description="CUDA graph capture (cuda only)")
     use_qdq: bool = Field(False, description="QuantizeLinear/DequantizeLinear pairs instead of MatMulNBits")
+    include_hidden_states: bool | None = Field(None, description="Output hidden_states beside logits")
+    use_webgpu_fp32: bool | None = Field(None, description="fp32 inputs and outputs on webgpu (GPUs without fp16)")
+    use_cuda_bf16: bool | None = Field(None, description="bf16 inputs and outputs for int4 on cuda")
+    use_8bits_moe: bool | None = Field(None, description="8-bit instead of 4-bit weights in MoE layers")
     search: dict[str, Any] | None = Field(None, description="Generation defaults written to genai_config.json")
     metadata_only: bool = Field(False, description="Only write genai_config.json and the tokenizer beside "
                                                    "an existing ONNX model (input format onnx)")
@@ -76,13 +83,13 @@ class ModelBuilder(Pass):
             valid = ", ".join(targets.VALID_PRECISIONS[provider])
             raise ConfigError(f"{path}.precision", f"{cfg.precision} is not supported for {provider} by "
                               "onnxruntime-genai's builder", f"{provider} takes {valid}")
-        fields = cfg.model_dump(include=set(QUANT_FIELDS) | {"exclude_embeds", "exclude_lm_head",
-                                                              "enable_cuda_graph", "use_qdq", "metadata_only"})
+        fields = cfg.model_dump(include=set(OPTION_MAP))
         self._check_combinations(provider, path)
         self._check_search(path)
         extra = normalize_extra_options(cfg.extra_options, fields, path)
-        if cfg.exclude_lm_head and str(extra.get("include_hidden_states", "")).lower() in ("true", "1"):
-            raise ConfigError(f"{path}.exclude_lm_head", "cannot be combined with extra_options.include_hidden_states")
+        if cfg.exclude_lm_head and (cfg.include_hidden_states or str(extra.get("include_hidden_states", "")).lower()
+                                    in ("true", "1")):
+            raise ConfigError(f"{path}.exclude_lm_head", "cannot be combined with include_hidden_states")
         return provider, builder_options(fields, extra)
 
     def _provider(self, accelerator: Accelerator | None, path: str) -> str:
@@ -105,8 +112,13 @@ class ModelBuilder(Pass):
                     raise ConfigError(f"{path}.{name}", f"applies to int4 and int8 builds, not {cfg.precision}")
         if cfg.use_qdq and cfg.precision != "int4":
             raise ConfigError(f"{path}.use_qdq", f"the builder supports QDQ for int4 only, not {cfg.precision}")
-        if cfg.enable_cuda_graph is not None and provider != "cuda":
-            raise ConfigError(f"{path}.enable_cuda_graph", f"applies to the cuda target only, not {provider}")
+        for name, providers in PROVIDER_ONLY.items():
+            if getattr(cfg, name) is not None and provider not in providers:
+                raise ConfigError(f"{path}.{name}", f"applies to the {' and '.join(providers)} target only, "
+                                  f"not {provider}")
+        if cfg.use_cuda_bf16 and cfg.precision != "int4":
+            raise ConfigError(f"{path}.use_cuda_bf16", f"applies to int4 builds, not {cfg.precision}",
+                              "for bf16 weights set precision bf16")
 
     def _check_search(self, path: str) -> None:
         for key in self.config.search or {}:

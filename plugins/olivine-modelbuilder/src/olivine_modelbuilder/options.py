@@ -26,6 +26,10 @@ OPTION_MAP = {
     "enable_cuda_graph": "enable_cuda_graph",
     "use_qdq": "use_qdq",
     "metadata_only": "config_only",
+    "include_hidden_states": "include_hidden_states",
+    "use_webgpu_fp32": "use_webgpu_fp32",
+    "use_cuda_bf16": "use_cuda_bf16",
+    "use_8bits_moe": "moe_quant_type",
 }
 
 # Every extra option the 0.18 builder reads (its --extra_options help, checked against its source).
@@ -56,11 +60,13 @@ repetition_penalty temperature top_k top_p
 """.split())
 
 _SEPARATORS = {"op_types_to_quantize": "/", "nodes_to_exclude": ","}
-_FLAGS_OFF_BY_DEFAULT = ("exclude_embeds", "exclude_lm_head", "use_qdq", "metadata_only")
+_FLAGS_OFF_BY_DEFAULT = ("exclude_embeds", "exclude_lm_head", "use_qdq", "metadata_only", "use_8bits_moe")
 
 
 def render(builder_key: str, value: Any) -> str:
     """A value as the builder's ``key=value`` parser expects it."""
+    if builder_key == "moe_quant_type" and isinstance(value, bool):
+        return "int8" if value else "int4"  # Olive's use_8bits_moe; the builder deprecated it for this
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):

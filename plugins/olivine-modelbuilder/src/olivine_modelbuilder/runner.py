@@ -46,7 +46,7 @@ def _inputs(config, model: ModelRef, options: dict[str, str], out: Path, path: s
             raise ConfigError(f"{path}.metadata_only", "metadata_only needs an onnx model and an onnx model needs "
                               f"metadata_only (got a {model.format} model, metadata_only={config.metadata_only})")
         options["filename"] = _copy_onnx(model.path, out)
-        return _hf_source(model), options
+        return _hf_source(model, onnx_folder=out), options
     if model.format == "hf+adapter":
         if not (Path(model.path) / "adapter_config.json").is_file():
             raise ConfigError("input_model", f"no adapter_config.json in the adapter folder {model.path}")
@@ -55,7 +55,11 @@ def _inputs(config, model: ModelRef, options: dict[str, str], out: Path, path: s
     return Path(model.path), options
 
 
-def _hf_source(model: ModelRef) -> Path:
+def _hf_source(model: ModelRef, onnx_folder: Path | None = None) -> Path:
+    """The base model folder; for an ONNX model without one, its own folder when it holds config.json
+    and the tokenizer (as Olive's ONNX outputs do)."""
+    if model.base_model is None and onnx_folder is not None and (onnx_folder / "config.json").is_file():
+        return onnx_folder
     if model.base_model is None or not (Path(model.base_model) / "config.json").is_file():
         raise ConfigError("input_model", f"a {model.format} model needs its Hugging Face base folder "
                           f"(config.json, tokenizer) as base_model; got {model.base_model}")

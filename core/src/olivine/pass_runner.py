@@ -75,7 +75,7 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
     report: dict[str, Any] = {"dry_run": True, "host": item.host.key}
     try:
         if item.host.supports_dry_run:
-            ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, data_configs=data_configs,
+            ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, pass_key=item.key, data_configs=data_configs,
                               accelerator=item.accelerator, cache_dir=cache.root,
                               logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=False,
                               dry_run=dry_run / item.key)
@@ -93,7 +93,7 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
 
 def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress):
     work = cache.work_dir(key)
-    ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, data_configs=data_configs,
+    ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, pass_key=item.key, data_configs=data_configs,
                       accelerator=item.accelerator, cache_dir=cache.root,
                       logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=show_progress,
                       checkpoint_dir=cache.checkpoint_dir(key))

@@ -48,6 +48,7 @@ class PassContext:
 
     output_dir: Path
     workflow_dir: Path
+    pass_key: str = ""
     data_configs: dict[str, Any] = field(default_factory=dict)
     accelerator: Accelerator = field(default_factory=Accelerator)
     cache_dir: Path | None = None

@@ -156,6 +156,5 @@ class AzureML(System):
 
 
 def _pass_label(pass_: Pass, ctx: PassContext) -> str:
-    """The pass's key in the workflow (``lora``) when the engine's logger names it, else its type."""
-    name = ctx.logger.name
-    return name.rsplit(".", 1)[-1] if name.startswith("olivine.pass.") else pass_.name
+    """The pass's key in the workflow (``lora``), else its type (a pass run outside a workflow)."""
+    return ctx.pass_key or pass_.name

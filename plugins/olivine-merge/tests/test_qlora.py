@@ -68,6 +68,20 @@ def test_qlora_adapter_merges_into_the_dequantized_base(run_pass, tiny, qlora, p
     assert ref.metadata["dequantized_from"].startswith("nf4")
 
 
+def test_qlora_quantization_is_read_from_the_adapters_quantization_json(run_pass, tiny, qlora, tmp_path):
+    """An adapter folder given as a workflow's input model has no metadata, only the QLoRA pass's file."""
+    import shutil
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(qlora[0], adapter)
+    (adapter / "quantization.json").write_text(json.dumps(QUANTIZATION))
+
+    ref, ctx = run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=adapter, base_model=tiny))
+    assert ctx.report["dequantized"]["source"] == "the adapter's quantization.json"
+    assert ctx.report["method"] == "peft"
+    assert not (ref.path / "quantization.json").exists()
+
+
 def test_qlora_quantization_is_also_read_from_a_prequantized_base(run_pass, tiny, qlora, tmp_path):
     """A base saved in 4 bits carries its own quantization_config; the merge de-quantizes it too."""
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig

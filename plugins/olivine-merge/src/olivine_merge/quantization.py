@@ -2,7 +2,8 @@
 
 Three places say so, checked in this order: the ModelRef metadata the QLoRA pass records
 (``{"quantization": {"quant_type": "nf4", "double_quant": true, "compute_dtype": "bfloat16"}}``),
-a ``quantization`` entry in the adapter's adapter_config.json, and a bitsandbytes
+the same record in the adapter folder's quantization.json (written by the QLoRA pass, so an adapter
+folder given as the workflow's input model still says how it was trained), and a bitsandbytes
 ``quantization_config`` in the base checkpoint's config.json (a pre-quantized base).
 """
 
@@ -37,9 +38,9 @@ def find_quantization(model: ModelRef) -> QuantSpec | None:
     recorded = model.metadata.get("quantization")
     if isinstance(recorded, dict):
         return _from_record(recorded, "the QLoRA pass's record")
-    adapter_config = _read_json(Path(model.path) / "adapter_config.json")
-    if isinstance(adapter_config.get("quantization"), dict):
-        return _from_record(adapter_config["quantization"], "adapter_config.json")
+    saved = _read_json(Path(model.path) / "quantization.json")
+    if saved:
+        return _from_record(saved, "the adapter's quantization.json")
     if model.base_model is not None:
         base_config = _read_json(Path(model.base_model) / "config.json").get("quantization_config")
         if isinstance(base_config, dict) and base_config.get("quant_method") == "bitsandbytes":

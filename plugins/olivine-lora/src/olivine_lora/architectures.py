@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-_LLAMA_LIKE = (("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), ("lm_head",))
+_LLAMA_LIKE = (("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+               ("lm_head", "embed_tokens"))
 
-# model_type -> (attention and MLP linear layers: the default targets, other linear layers)
+# model_type -> (attention and MLP linear layers: the default targets, other layers LoRA can adapt)
 LINEAR_LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "phi3": (("qkv_proj", "o_proj", "gate_up_proj", "down_proj"), ("lm_head",)),
+    "phi3": (("qkv_proj", "o_proj", "gate_up_proj", "down_proj"), ("lm_head", "embed_tokens")),
     "llama": _LLAMA_LIKE,
     "mistral": _LLAMA_LIKE,
     "qwen2": _LLAMA_LIKE,
@@ -19,11 +20,11 @@ LINEAR_LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "gemma3_text": _LLAMA_LIKE,
     "olmo2": _LLAMA_LIKE,
     "granite": _LLAMA_LIKE,
-    "phi": (("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"), ("lm_head",)),
-    "mixtral": (("q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"), ("gate", "lm_head")),
-    "gpt2": (("c_attn", "c_proj", "c_fc"), ("lm_head",)),
-    "gpt_neox": (("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"), ("embed_out",)),
-    "falcon": (("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"), ("lm_head",)),
+    "phi": (("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"), ("lm_head", "embed_tokens")),
+    "mixtral": (("q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"), ("gate", "lm_head", "embed_tokens")),
+    "gpt2": (("c_attn", "c_proj", "c_fc"), ("lm_head", "wte")),
+    "gpt_neox": (("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"), ("embed_out", "embed_in")),
+    "falcon": (("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"), ("lm_head", "word_embeddings")),
 }
 
 
@@ -43,7 +44,7 @@ def default_targets(kind: str | None) -> list[str] | str:
 
 
 def linear_layer_names(kind: str | None) -> tuple[str, ...] | None:
-    """Every linear layer name of a known architecture (None when unknown)."""
+    """Every layer name of a known architecture that LoRA can target (None when unknown)."""
     if kind not in LINEAR_LAYERS:
         return None
     targets, others = LINEAR_LAYERS[kind]

@@ -51,3 +51,15 @@ def _is_linear4bit(module: torch.nn.Module) -> bool:
     # bitsandbytes' own layer (PEFT's LoRA wrapper around it shares the class name)
     return any(cls.__name__ == "Linear4bit" and cls.__module__.startswith("bitsandbytes")
                for cls in type(module).__mro__)
+
+
+def has_avx512bf16() -> bool:
+    """Whether bitsandbytes would repack 4-bit weights on this CPU."""
+    try:
+        from bitsandbytes.utils import has_avx512bf16 as check
+    except ImportError:
+        try:
+            from bitsandbytes.nn.modules import has_avx512bf16 as check
+        except ImportError:
+            return False
+    return bool(check())

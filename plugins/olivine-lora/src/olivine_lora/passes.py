@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 from olivine import ConfigError, ModelRef, Pass, PassContext, ValidationContext
+from olivine.errors import ConfigErrors
 from olivine.suggest import did_you_mean
 
 from olivine_lora import architectures
@@ -20,15 +21,23 @@ class LoRA(Pass):
     Config = LoRAConfig
 
     def validate(self, ctx: ValidationContext) -> None:
+        errors = self.config_errors(ctx)
+        if errors:
+            raise ConfigErrors(errors)
+
+    def config_errors(self, ctx: ValidationContext) -> list[ConfigError]:
         cfg = self.config
+        errors = []
         for key in ("train_data_config", "eval_data_config"):
             name = getattr(cfg, key)
             if name is not None and name not in ctx.data_config_names:
                 defined = ", ".join(ctx.data_config_names) or "none"
-                raise ConfigError(f"{ctx.path}.{key}", f"no data config named {name!r}",
-                                  did_you_mean(name, ctx.data_config_names) or f"data configs defined: {defined}")
+                errors.append(ConfigError(f"{ctx.path}.{key}", f"no data config named {name!r}",
+                                          did_you_mean(name, ctx.data_config_names) or f"data configs: {defined}"))
         if ctx.input_model is not None and ctx.input_model.format == "hf":
-            check_target_names(cfg.target_modules, architectures.model_type(ctx.input_model.path), ctx.path)
+            kind = architectures.model_type(ctx.input_model.path)
+            errors.extend(target_name_errors(cfg.target_modules, kind, ctx.path))
+        return errors
 
     def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
         from olivine_lora.run import run_lora
@@ -42,11 +51,12 @@ class QLoRA(LoRA):
     name = "QLoRA"
     Config = QLoRAConfig
 
-    def validate(self, ctx: ValidationContext) -> None:
-        super().validate(ctx)
+    def config_errors(self, ctx: ValidationContext) -> list[ConfigError]:
+        errors = super().config_errors(ctx)
         if importlib.util.find_spec("bitsandbytes") is None:
-            raise ConfigError(f"{ctx.path}.type", "QLoRA needs bitsandbytes, which is not installed",
-                              "pip install 'olivine-lora[qlora]'")
+            errors.append(ConfigError(f"{ctx.path}.type", "QLoRA needs bitsandbytes, which is not installed",
+                                      "pip install 'olivine-lora[qlora]'"))
+        return errors
 
     def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
         from olivine_lora.run import run_lora
@@ -54,12 +64,11 @@ class QLoRA(LoRA):
         return run_lora(self.config, model, ctx, quantized=True)
 
 
-def check_target_names(targets: list[str] | str | None, kind: str | None, path: str) -> None:
-    """Before any loading: a target that names no linear layer of a known architecture is an error."""
+def target_name_errors(targets: list[str] | str | None, kind: str | None, path: str) -> list[ConfigError]:
+    """Before any loading: each target that names no linear layer of a known architecture."""
     known = architectures.linear_layer_names(kind)
     if known is None or not isinstance(targets, list):
-        return
-    for i, name in enumerate(targets):
-        if name.rsplit(".", 1)[-1] not in known:
-            raise ConfigError(f"{path}.target_modules[{i}]", f"{name!r} is not a linear layer of {kind} models",
-                              did_you_mean(name, known) or f"{kind} linear layers: {', '.join(known)}")
+        return []
+    return [ConfigError(f"{path}.target_modules[{i}]", f"{name!r} is not a layer of {kind} models LoRA can adapt",
+                        did_you_mean(name, known) or f"{kind} layers: {', '.join(known)}")
+            for i, name in enumerate(targets) if name.rsplit(".", 1)[-1] not in known]

@@ -19,6 +19,11 @@ CARRIED_METADATA = ("load_kwargs", "task")
 
 
 def run_lora(cfg, model: ModelRef, ctx: PassContext, quantized: bool) -> ModelRef:
+    return train_adapter(cfg, model, ctx, quantized)[0]
+
+
+def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
+    """Train and save; returns the adapter's ModelRef and the trained in-memory PeftModel."""
     args = cfg.training_args
     notes = args.notes() + [f"training_args.{name} has no effect in olivine's training loop"
                             for name in args.inert_fields()]
@@ -49,7 +54,8 @@ def run_lora(cfg, model: ModelRef, ctx: PassContext, quantized: bool) -> ModelRe
     if loaded.quantization:
         metadata["quantization"] = loaded.quantization
         (adapter / "quantization.json").write_text(json.dumps(loaded.quantization, indent=2) + "\n")
-    return ModelRef(format="hf+adapter", path=adapter, base_model=Path(model.path), metadata=metadata)
+    ref = ModelRef(format="hf+adapter", path=adapter, base_model=Path(model.path), metadata=metadata)
+    return ref, loaded.model
 
 
 def pass_path(ctx: PassContext) -> str:

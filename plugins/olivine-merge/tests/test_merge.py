@@ -165,3 +165,44 @@ MergeAdapterWeights().run(ModelRef(format="hf+adapter", path={str(lora_adapter)!
 sys.exit(len({{"peft", "transformers", "bitsandbytes"}} & set(sys.modules)))
 """
     assert subprocess.run([sys.executable, "-c", code], timeout=300).returncode == 0
+
+
+def test_adapter_with_saved_embedding_and_head_is_merged_directly(run_pass, tiny, prompt_ids, tmp_path):
+    """modules_to_save (what the tone fine-tune uses for embed_tokens and lm_head) replace the base weights."""
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(4)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), LoraConfig(
+        r=4, lora_alpha=8, target_modules=["qkv_proj", "down_proj"], modules_to_save=["embed_tokens", "lm_head"],
+        init_lora_weights=False))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "modules_to_save" in name:
+                param.add_(torch.randn_like(param) * 0.05)
+    model.save_pretrained(tmp_path / "adapter")
+
+    ref, ctx = run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=tmp_path / "adapter",
+                                                          base_model=tiny))
+    assert ctx.report["method"] == "direct"
+    by_peft = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny), tmp_path / "adapter").eval()
+    expected = _logits(by_peft, prompt_ids)
+    assert (_logits(AutoModelForCausalLM.from_pretrained(ref.path).eval(), prompt_ids) - expected).abs().max() < 1e-4
+    merged_state, got = by_peft.merge_and_unload().state_dict(), load_file(ref.path / "model.safetensors")
+    assert torch.equal(got["lm_head.weight"], merged_state["lm_head.weight"])
+    assert not torch.equal(got["lm_head.weight"], load_file(tiny / "model.safetensors")["lm_head.weight"])
+
+
+def test_peft_merge_keeps_transformers_chatter_off_the_terminal(run_pass, tiny, tmp_path, capfd):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny), LoraConfig(
+        r=4, target_modules=["qkv_proj"], use_dora=True)).save_pretrained(tmp_path / "dora")
+    capfd.readouterr()
+    _, ctx = run_pass(MergeAdapterWeights, {}, ModelRef(format="hf+adapter", path=tmp_path / "dora",
+                                                        base_model=tiny))
+    terminal = capfd.readouterr()
+    assert ctx.report["method"] == "peft"
+    assert "Loading weights" not in terminal.err and "Writing model shards" not in terminal.err

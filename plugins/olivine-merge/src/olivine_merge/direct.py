@@ -1,11 +1,12 @@
 """Merge a plain LoRA adapter straight into the base's safetensors files, one shard at a time.
 
-For the common case (LoRA on linear layers, safetensors checkpoints) the merge is W + scale * B @ A
-per targeted weight: no model is instantiated and neither transformers nor peft is imported, so it
+For the common case (LoRA on linear layers, safetensors checkpoints, optionally ``modules_to_save``
+such as the embedding and LM head) the merge is W + scale * B @ A per targeted weight and a plain
+replacement for each saved module: no model is instantiated and neither transformers nor peft is imported, so it
 is faster and holds one shard in memory instead of the whole model. The merged checkpoint keeps the
 base's own tensor names and sharding. Anything else (DoRA, embedding LoRA, patterns, bias training,
-.bin checkpoints, a weight the adapter names that the checkpoint lacks) returns None, and the caller
-merges through peft.
+.bin checkpoints, a weight the adapter names that the checkpoint lacks or holds in another shape)
+returns None, and the caller merges through peft.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 ADAPTER_PREFIX = "base_model.model."
 _UNSUPPORTED_FLAGS = ("use_dora", "lora_bias", "layer_replication", "trainable_token_indices", "target_parameters",
-                      "rank_pattern", "alpha_pattern", "modules_to_save", "use_qalora", "use_bdlora")
+                      "rank_pattern", "alpha_pattern", "use_qalora", "use_bdlora")
 
 
 def plan(adapter_dir: Path, base_dir: Path) -> dict[str, Any] | None:
@@ -35,17 +36,35 @@ def plan(adapter_dir: Path, base_dir: Path) -> dict[str, Any] | None:
     from safetensors import safe_open
 
     with safe_open(weights, "pt") as adapter:
-        names = list(adapter.keys())
-    modules = sorted({_module(name) for name in names})
-    if None in modules or len(names) != 2 * len(modules):
+        shapes = {name: adapter.get_slice(name).get_shape() for name in adapter.keys()}
+    lora = {name: _module(name) for name in shapes if _module(name) is not None}
+    modules = sorted(set(lora.values()))
+    others = [name for name in shapes if name not in lora]
+    if len(lora) != 2 * len(modules) or not all(name.startswith(ADAPTER_PREFIX) for name in others):
         return None
-    located = {}
-    for module in modules:
-        shard = shards.get(f"{module}.weight")
-        if shard is None:
-            return None
-        located[module] = shard
-    return {"config": config, "weights": weights, "modules": located, "shards": sorted(set(shards.values()))}
+    replaced = {name[len(ADAPTER_PREFIX):]: name for name in others}
+    if not all(_saved_module(key, config.get("modules_to_save") or []) for key in replaced):
+        return None
+    located = {module: shards.get(f"{module}.weight") for module in modules}
+    if None in located.values() or any(key not in shards for key in replaced):
+        return None
+    if any(_shape(base_dir / shards[key], key) != shapes[name] for key, name in replaced.items()):
+        return None
+    return {"config": config, "weights": weights, "modules": located, "replaced": replaced,
+            "shards": sorted(set(shards.values()))}
+
+
+def _saved_module(key: str, saved: list[str]) -> bool:
+    """``lm_head.weight`` belongs to ``modules_to_save: ["lm_head"]``; anything else is not ours to merge."""
+    module = key.rsplit(".", 1)[0]
+    return any(module == entry or module.endswith("." + entry) for entry in saved)
+
+
+def _shape(shard: Path, name: str) -> list[int]:
+    from safetensors import safe_open
+
+    with safe_open(shard, "pt") as handle:
+        return handle.get_slice(name).get_shape()
 
 
 def _module(name: str) -> str | None:
@@ -90,6 +109,8 @@ def merge(merge_plan: dict[str, Any], base_dir: Path, out: Path, dtype_name: str
                     tensor = base.get_tensor(name)
                     if name in targets:
                         tensor = tensor.float() + _delta(adapter, targets[name], scale, config.get("fan_in_fan_out"))
+                    elif name in merge_plan["replaced"]:
+                        tensor = adapter.get_tensor(merge_plan["replaced"][name])
                     tensors[name] = tensor.to(dtype) if tensor.is_floating_point() else tensor
             total += sum(t.numel() * t.element_size() for t in tensors.values())
             save_file(tensors, out / shard, metadata={**metadata, "format": "pt"})

@@ -11,6 +11,7 @@ from olivine import ModelRef, PassContext
 from olivine_merge import direct
 from olivine_merge.files import copy_tokenizer, drop_quantization_config, tokenizer_source
 from olivine_merge.quantization import QuantSpec, find_quantization
+from olivine_merge.quiet import quiet_transformers
 
 
 def merge(config, model: ModelRef, ctx: PassContext) -> ModelRef:
@@ -24,7 +25,8 @@ def merge(config, model: ModelRef, ctx: PassContext) -> ModelRef:
         if direct_plan:
             direct.merge(direct_plan, base_dir, out, dtype_name, on_shard=lambda shard: bar.update(1, step=shard))
         else:
-            _merge_with_peft(base_dir, adapter_dir, out, dtype_name, quant, bar)
+            with quiet_transformers(ctx.logger):
+                _merge_with_peft(base_dir, adapter_dir, out, dtype_name, quant, bar)
         tokenizer_dir = tokenizer_source(adapter_dir, base_dir)
         copy_tokenizer(tokenizer_dir, out)
         dropped = drop_quantization_config(out / "config.json")

@@ -59,12 +59,11 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
 
 
 def pass_path(ctx: PassContext) -> str:
-    """``passes.<key>`` for errors raised while running (the engine names the pass logger after its key)."""
-    explicit = getattr(ctx, "path", None)
-    if explicit:
-        return explicit
-    name = ctx.logger.name
-    return f"passes.{name.removeprefix('olivine.pass.')}" if name.startswith("olivine.pass.") else "passes.lora"
+    """``passes.<key>`` for errors raised while running (older cores only name the pass logger after it)."""
+    key = getattr(ctx, "pass_key", "") or ""
+    if not key and ctx.logger.name.startswith("olivine.pass."):
+        key = ctx.logger.name.removeprefix("olivine.pass.")
+    return f"passes.{key or 'lora'}"
 
 
 def _samples(cfg, ctx: PassContext, tokenizer, notes: list[str]) -> tuple[list[Sample], list[Sample]]:

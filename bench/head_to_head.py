@@ -1,0 +1,481 @@
+"""Head to head: olivine's workflow, the hand-written four-process script and Olive 0.13, on the same work.
+
+The work: LoRA fine-tuning of the tiny Phi-3 on the tone data (completion-only loss, lr 1e-3, linear decay,
+batch 1 x accumulation 4, N optimizer steps, one thread), merging the adapter, building an int4 CPU model
+with onnxruntime-genai's builder, and greedy accuracy of that model on the held-out phrases.
+
+- olivine: ``olivine run`` on a copy of examples/phi3-emotion/workflow.json with these training args, its
+  per-pass evaluators dropped and one engine evaluator (accuracy of the int4 model), fresh cache;
+- hand-written: bench/handwritten/{train,merge,build,evaluate}.py, four processes, as a user writes them;
+- Olive 0.13: bench/olive/workflow.json run by bench/.olive-venv (made by bench/olive/setup_venv.sh; skipped
+  when absent), then bench/handwritten/evaluate.py in that venv, since Olive has no generation-accuracy
+  evaluator for onnxruntime-genai models.
+
+Each contender runs in its own fresh folder with its own copy of the model and data. Wall time and peak
+RSS (the sum over the whole process tree, polled, and never below the largest single process) are measured
+from here; per-pass times come from olivine's run.json and Olive's footprint.json. Ratios are of figures
+measured in this run. Run on an idle machine:
+
+    python bench/head_to_head.py [--steps 800] [--threads 1] [--skip-olive] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+EXAMPLE = REPO / "examples" / "phi3-emotion" / "workflow.json"
+OLIVE_VENV = HERE / ".olive-venv"
+OLIVE_CONFIG = HERE / "olive" / "workflow.json"
+HANDWRITTEN = HERE / "handwritten"
+STEPS = ("train", "merge", "build", "evaluate")
+PASS_STEP = {"LoRA": "train", "QLoRA": "train", "MergeAdapterWeights": "merge", "ModelBuilder": "build",
+             "lora": "train", "mergeadapterweights": "merge", "modelbuilder": "build"}
+PHI3_TARGETS = ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
+
+
+@dataclass
+class Measured:
+    wall_s: float
+    peak_rss_mb: float
+    returncode: int
+
+
+@dataclass
+class Row:
+    name: str
+    wall_s: float | None = None
+    peak_rss_mb: float | None = None
+    steps: dict[str, float] = field(default_factory=dict)
+    accuracy: float | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Training:
+    """The LoRA settings all three contenders use (from the example's LoRA pass) and the bench's training args."""
+
+    steps: int
+    r: int = 16
+    alpha: float = 32
+    dropout: float = 0.1
+    target_modules: list[str] = field(default_factory=lambda: list(PHI3_TARGETS))
+    modules_to_save: list[str] = field(default_factory=list)
+    weight_decay: float = 0.0
+    max_seq_len: int = 64
+
+    def training_args(self) -> dict:
+        return {"seed": 0, "learning_rate": 1e-3, "lr_scheduler_type": "linear", "warmup_steps": 0,
+                "per_device_train_batch_size": 1, "gradient_accumulation_steps": 4, "max_steps": self.steps,
+                "weight_decay": self.weight_decay, "max_grad_norm": 1.0}
+
+
+# --- measuring a process tree -------------------------------------------------------------------------------
+
+def measure(args: list[str], log: Path, env: dict[str, str], cwd: Path, timeout: float) -> Measured:
+    """Run one command to the end: wall seconds, peak RSS of its process tree (MB), exit status."""
+    import psutil
+
+    reaped_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with log.open("ab") as out:
+        out.write(f"$ {' '.join(args)}\n".encode())
+        out.flush()
+        start = time.perf_counter()
+        child = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        peak = _poll_tree(psutil.Process(child.pid), child, start + timeout)
+        wall = time.perf_counter() - start
+    # the largest single process of the tree, from the kernel: a floor for a peak the polling missed
+    reaped_after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if reaped_after > reaped_before:
+        peak = max(peak, reaped_after * 1024)
+    code = child.returncode if child.returncode is not None else -9
+    return Measured(wall, peak / 2**20, code)
+
+
+def _poll_tree(root, child: subprocess.Popen, deadline: float) -> int:
+    """Largest sum of RSS over the child and its descendants, sampled every 20 ms; kills it at the deadline."""
+    import psutil
+
+    peak = 0
+    while child.poll() is None:
+        if time.perf_counter() > deadline:
+            _kill_tree(root)
+            child.wait()
+            break
+        total = 0
+        try:
+            for proc in [root, *root.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.02)
+    return peak
+
+
+def _kill_tree(root) -> None:
+    import psutil
+
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return
+    for proc in reversed(procs):
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+
+
+def run_steps(row: Row, commands: list[tuple[str, list[str]]], folder: Path, env: dict, timeout: float) -> bool:
+    """Run named commands in order into one row (wall times add up, peak RSS is the largest); False on failure."""
+    log = folder / "log.txt"
+    row.wall_s, row.peak_rss_mb = 0.0, 0.0
+    for step, command in commands:
+        measured = measure(command, log, env, folder, timeout)
+        row.wall_s += measured.wall_s
+        row.peak_rss_mb = max(row.peak_rss_mb, measured.peak_rss_mb)
+        row.steps[step] = measured.wall_s
+        if measured.returncode != 0:
+            row.error = f"{step} failed (exit {measured.returncode}): {_tail(log)} [log: {log}]"
+            return False
+    return True
+
+
+def _tail(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][-300:] if lines else "no output"
+
+
+# --- the contenders -----------------------------------------------------------------------------------------
+
+def handwritten(work: Path, model: Path, data: Path, training: Training, threads: int, env: dict,
+                timeout: float) -> Row:
+    row = Row("hand-written")
+    folder = _fresh(work / "handwritten", model, data)
+    py = sys.executable
+    lora = ["--r", str(training.r), "--alpha", str(training.alpha), "--dropout", str(training.dropout),
+            "--target-modules", *training.target_modules, "--weight-decay", str(training.weight_decay),
+            "--max-seq-len", str(training.max_seq_len)]
+    if training.modules_to_save:
+        lora += ["--modules-to-save", *training.modules_to_save]
+    commands = [
+        ("train", [py, str(HANDWRITTEN / "train.py"), "--model", "model", "--data", "data/train.jsonl",
+                   "--output", "adapter", "--steps", str(training.steps), "--threads", str(threads), *lora]),
+        ("merge", [py, str(HANDWRITTEN / "merge.py"), "--model", "model", "--adapter", "adapter",
+                   "--output", "merged", "--threads", str(threads)]),
+        ("build", [py, str(HANDWRITTEN / "build.py"), "--model", "merged", "--output", "int4",
+                   "--threads", str(threads)]),
+        ("evaluate", [py, str(HANDWRITTEN / "evaluate.py"), "--model", "int4", "--data", "data/test.jsonl"]),
+    ]
+    if run_steps(row, commands, folder, env, timeout):
+        row.accuracy = _printed_accuracy(folder / "log.txt")
+    row.notes.append("hand-written: each step is its whole process, imports included")
+    return row
+
+
+def olivine(work: Path, model: Path, data: Path, training: Training, example: dict | None, env: dict,
+            timeout: float) -> Row:
+    row = Row("olivine")
+    if example is None:
+        row.error = f"{EXAMPLE.relative_to(REPO)} not found"
+        return row
+    folder = _fresh(work / "olivine", model, data)
+    workflow = olivine_workflow(example, folder, training)
+    (folder / "workflow.json").write_text(json.dumps(workflow, indent=2))
+    command = [sys.executable, "-m", "olivine", "run", "--config", "workflow.json", "--no-progress"]
+    if not run_steps(row, [("run", command)], folder, env, timeout):
+        return row
+    record = json.loads((folder / "out" / "run.json").read_text())
+    row.steps = {PASS_STEP.get(stage.get("type"), stage["name"]): stage["seconds"]
+                 for stage in record["stages"] if "seconds" in stage}
+    row.accuracy = _accuracy_metric(record["stages"][-1].get("metrics", {}))
+    row.notes.append("olivine: evaluation and start-up are inside 'outside passes' (run.json times passes only)")
+    return row
+
+
+def olive(work: Path, model: Path, data: Path, training: Training, env: dict, timeout: float) -> Row:
+    row = Row("Olive 0.13")
+    python = OLIVE_VENV / "bin" / "python"
+    if not python.is_file():
+        row.error = "skipped: bench/.olive-venv not found (make it with bench/olive/setup_venv.sh)"
+        return row
+    folder = _fresh(work / "olive", model, data)
+    (folder / "workflow.json").write_text(json.dumps(olive_workflow(folder, training), indent=2))
+    commands = [
+        ("run", [str(python), "-m", "olive", "run", "--config", "workflow.json"]),
+        ("evaluate", [str(python), str(HANDWRITTEN / "evaluate.py"), "--model", "out", "--data",
+                      "data/test.jsonl"]),
+    ]
+    ok = run_steps(row, commands, folder, env, timeout)
+    footprint = folder / "out" / "footprint.json"
+    if footprint.is_file():
+        evaluate = row.steps.pop("evaluate", None)
+        row.steps.pop("run", None)
+        for node in json.loads(footprint.read_text()).values():
+            if node.get("from_pass"):
+                row.steps[PASS_STEP.get(node["from_pass"], node["from_pass"])] = node["end_time"] - node["start_time"]
+        if evaluate is not None:
+            row.steps["evaluate"] = evaluate
+    if ok:
+        row.accuracy = _printed_accuracy(folder / "log.txt")
+    row.notes += ["Olive: loss on every token of prompt and completion (its text-generation data config has no "
+                  "completion-only form)",
+                  "Olive: int4 accuracy by bench/handwritten/evaluate.py in Olive's venv (a separate process, "
+                  "counted in its wall time)"]
+    return row
+
+
+# --- configs ------------------------------------------------------------------------------------------------
+
+def training_from_example(example: dict | None, steps: int) -> Training:
+    """The example's LoRA settings (rank, alpha, dropout, modules), so every contender trains the same adapter."""
+    training = Training(steps)
+    if example is None:
+        return training
+    _, lora = _lora_pass(example)
+    args = lora.get("training_args") or {}
+    training.r = int(_first(lora, ("r", "lora_r"), training.r))
+    training.alpha = float(_first(lora, ("alpha", "lora_alpha"), training.alpha))
+    training.dropout = float(lora.get("lora_dropout", training.dropout))
+    modules = lora.get("target_modules")
+    training.target_modules = [modules] if isinstance(modules, str) else list(modules or PHI3_TARGETS)
+    training.modules_to_save = list(lora.get("modules_to_save") or [])
+    training.weight_decay = float(args.get("weight_decay", training.weight_decay))
+    data = _data_config(example, lora.get("train_data_config"))
+    training.max_seq_len = int((data or {}).get("pre_process_data_config", {}).get("max_seq_len", 64))
+    return training
+
+
+def olivine_workflow(example: dict, folder: Path, training: Training) -> dict:
+    """The example, pointed at this folder's model and data, with the bench's training args and one evaluator
+    (int4 accuracy on the test data), no evaluation of the input or intermediate models, fresh cache."""
+    workflow = copy.deepcopy(example)
+    workflow.pop("$schema", None)
+    workflow["input_model"]["model_path"] = str(folder / "model")
+    for data in workflow.get("data_configs", []):
+        _point_at(data, folder / "data")
+    _, lora = _lora_pass(workflow)
+    for entry in workflow["passes"].values():
+        entry.pop("evaluator", None)
+    for name in ("eval_data_config", "eval_dataset_size"):
+        lora.pop(name, None)
+    lora["training_args"] = {**training.training_args(), "logging_steps": 50, "eval_strategy": "no",
+                             "report_to": "none"}
+    metric = _accuracy_metric_config(workflow)
+    workflow["evaluators"] = {"bench": {"metrics": [metric]}} if metric else {}
+    from olivine.config.schema import ENGINE_FIELDS
+
+    engine = workflow.setdefault("engine", {})
+    engine.update({key: workflow.pop(key) for key in ENGINE_FIELDS if key in workflow})  # Olive's top-level form
+    engine.update({"cache_dir": str(folder / "cache"), "output_dir": str(folder / "out"),
+                   "evaluate_input_model": False, "search_strategy": None})
+    engine.pop("evaluator", None)
+    if metric:
+        engine["evaluator"] = "bench"
+    return workflow
+
+
+def olive_workflow(folder: Path, training: Training) -> dict:
+    config = json.loads(OLIVE_CONFIG.read_text())
+    config["input_model"]["model_path"] = str(folder / "model")
+    config["data_configs"][0]["load_dataset_config"]["data_files"] = str(folder / "data" / "train.jsonl")
+    config["data_configs"][0]["pre_process_data_config"]["max_seq_len"] = training.max_seq_len
+    lora = config["passes"]["lora"]
+    lora.update({"r": training.r, "alpha": training.alpha, "lora_dropout": training.dropout,
+                 "target_modules": training.target_modules})
+    if training.modules_to_save:
+        lora["modules_to_save"] = training.modules_to_save
+    args = training.training_args()
+    args["warmup_ratio"] = float(args.pop("warmup_steps"))  # Olive's name
+    lora["training_args"].update(args)
+    config.update({"cache_dir": str(folder / "cache"), "output_dir": str(folder / "out")})
+    return config
+
+
+def _lora_pass(workflow: dict) -> tuple[str, dict]:
+    for key, entry in workflow.get("passes", {}).items():
+        if entry.get("type") in ("LoRA", "QLoRA"):
+            return key, entry
+    raise ValueError("the workflow has no LoRA pass")
+
+
+def _first(mapping: dict, names: tuple[str, ...], default):
+    return next((mapping[n] for n in names if n in mapping), default)
+
+
+def _data_config(workflow: dict, name: str | None) -> dict | None:
+    return next((d for d in workflow.get("data_configs", []) if d.get("name") == name), None)
+
+
+def _point_at(data: dict, data_dir: Path) -> None:
+    """Data files by their file name in this folder (train.jsonl, test.jsonl)."""
+    load = data.get("load_dataset_config", {})
+    files = load.get("data_files")
+    if isinstance(files, str):
+        load["data_files"] = str(data_dir / Path(files).name)
+    elif isinstance(files, list):
+        load["data_files"] = [str(data_dir / Path(f).name) for f in files]
+    elif isinstance(files, dict):
+        load["data_files"] = {k: str(data_dir / Path(v).name) for k, v in files.items()}
+
+
+def _accuracy_metric_config(workflow: dict) -> dict | None:
+    for evaluator in workflow.get("evaluators", {}).values():
+        for metric in evaluator.get("metrics", []):
+            if metric.get("type") == "accuracy":
+                metric = copy.deepcopy(metric)
+                for sub in metric.get("sub_types", []):
+                    sub.pop("goal", None)
+                return metric
+    return None
+
+
+def _accuracy_metric(metrics: dict) -> float | None:
+    for values in metrics.values():
+        if isinstance(values, dict) and "accuracy_score" in values:
+            return float(values["accuracy_score"])
+    return None
+
+
+def _printed_accuracy(log: Path) -> float | None:
+    found = re.findall(r"^accuracy: ([0-9.]+)", log.read_text(errors="replace"), re.MULTILINE)
+    return float(found[-1]) if found else None
+
+
+def _fresh(folder: Path, model: Path, data: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    shutil.copytree(model, folder / "model")
+    (folder / "data").mkdir()
+    for split in ("train.jsonl", "test.jsonl"):
+        shutil.copy2(data / split, folder / "data" / split)
+    return folder
+
+
+# --- report -------------------------------------------------------------------------------------------------
+
+def report(rows: list[Row], steps: int, threads: int) -> list[str]:
+    lines = [f"head to head: tiny Phi-3, tone data, {steps} optimizer steps, {threads} thread(s), "
+             f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", ""]
+    lines.append(f"{'':24}" + "".join(f"{row.name:>16}" for row in rows))
+
+    def line(label: str, values: list[str]) -> None:
+        lines.append(f"{label:24}" + "".join(f"{v:>16}" for v in values))
+
+    line("wall time (s)", [_fmt(r.wall_s, "{:.1f}") for r in rows])
+    line("peak RSS (MB)", [_fmt(r.peak_rss_mb, "{:.0f}") for r in rows])
+    for step in STEPS:
+        line(f"  {step} (s)", [_fmt(r.steps.get(step), "{:.2f}") for r in rows])
+    line("  outside passes (s)", [_fmt(r.wall_s - sum(r.steps.get(s, 0) for s in STEPS)
+                                       if r.wall_s is not None and r.error is None else None, "{:.1f}")
+                                  for r in rows])
+    line("int4 accuracy", [_fmt(r.accuracy, "{:.3f}") for r in rows])
+    lines.append("")
+    by_name = {row.name: row for row in rows if row.error is None}
+    mine, hand, theirs = by_name.get("olivine"), by_name.get("hand-written"), by_name.get("Olive 0.13")
+    lines.append(_ratio("olivine / hand-written wall time", mine and hand and mine.wall_s / hand.wall_s,
+                        "<= 0.6", lambda v: v <= 0.6))
+    lines.append(_ratio("Olive / olivine wall time", theirs and mine and theirs.wall_s / mine.wall_s,
+                        ">= 2 (aim 3)", lambda v: v >= 2))
+    lines.append(_ratio("olivine / hand-written peak RSS", mine and hand and mine.peak_rss_mb / hand.peak_rss_mb,
+                        "<= 1.2", lambda v: v <= 1.2))
+    for row in rows:
+        if row.error:
+            lines.append(f"{row.name}: {row.error}")
+        lines += [f"note: {note}" for note in row.notes]
+    return lines
+
+
+def _ratio(label: str, value: float | None, target: str, ok) -> str:
+    if not value:
+        return f"{label:36} {'n/a':>7}   target {target}"
+    return f"{label:36} {value:7.2f}   target {target}: {'ok' if ok(value) else 'MISSED'}"
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+# --- main ---------------------------------------------------------------------------------------------------
+
+def prepare(work: Path, env: dict) -> tuple[Path, Path]:
+    """The tiny Phi-3 (made by the same command the example's README uses) and the tone data folder."""
+    from olivine.testing import tone_data_dir
+
+    model = work / "tiny-phi3"
+    subprocess.run([sys.executable, "-m", "olivine.testing", "make-tiny-phi3", "--output", str(model)],
+                   check=True, env=env, capture_output=True)
+    return model, tone_data_dir()
+
+
+def warm_up(env: dict) -> None:
+    """Read each interpreter's heavy packages once, untimed, so no contender pays for a cold disk cache."""
+    imports = "import torch, transformers, peft, onnxruntime_genai"
+    pythons = [Path(sys.executable)] + ([OLIVE_VENV / "bin" / "python"] if (OLIVE_VENV / "bin" / "python").is_file()
+                                        else [])
+    for python in pythons:
+        subprocess.run([str(python), "-c", imports], env=env, capture_output=True, check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=800, help="optimizer steps (default 800)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for every contender (default 1)")
+    parser.add_argument("--skip-olive", action="store_true", help="do not run Olive 0.13 even if its venv exists")
+    parser.add_argument("--workflow", type=Path, default=EXAMPLE, help="the olivine workflow to copy")
+    parser.add_argument("--work", type=Path, help="keep every contender's folder here (default: a temp dir)")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per command")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON")
+    args = parser.parse_args()
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(args.threads),
+           "MKL_NUM_THREADS": str(args.threads), "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    example = json.loads(args.workflow.read_text()) if args.workflow.is_file() else None
+    training = training_from_example(example, args.steps)
+    work = args.work or Path(tempfile.mkdtemp(prefix="olivine-head-to-head-"))
+    work.mkdir(parents=True, exist_ok=True)
+    model, data = prepare(work, env)
+    warm_up(env)
+    contenders = [
+        ("hand-written", lambda: handwritten(work, model, data, training, args.threads, env, args.timeout)),
+        ("olivine", lambda: olivine(work, model, data, training, example, env, args.timeout)),
+    ]
+    if args.skip_olive:
+        print("Olive 0.13: skipped (--skip-olive)")
+    else:
+        contenders.append(("Olive 0.13", lambda: olive(work, model, data, training, env, args.timeout)))
+    rows = []
+    for name, contender in contenders:
+        print(f"{name}: running", flush=True)
+        try:
+            rows.append(contender())
+        except Exception as exc:  # a broken contender is a row, not the end of the benchmark
+            rows.append(Row(name, error=f"{type(exc).__name__}: {exc}"))
+        print(f"{name}: {rows[-1].error or 'done'}", flush=True)
+    lines = report(rows, args.steps, args.threads)
+    print("\n" + "\n".join(lines))
+    print(f"\nfolders and logs: {work}")
+    if args.json:
+        args.json.write_text(json.dumps([row.__dict__ for row in rows], indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from olivine_merge import streaming
+
 ADAPTER_PREFIX = "base_model.model."
+# Floating point dtypes cast to the merge dtype; fp8 and integer tensors are kept as they are.
+_CAST = ("F64", "F32", "F16", "BF16")
 _UNSUPPORTED_FLAGS = ("use_dora", "lora_bias", "layer_replication", "trainable_token_indices", "target_parameters",
                       "rank_pattern", "alpha_pattern", "use_qalora", "use_bdlora")
 
@@ -92,39 +96,49 @@ def merge(merge_plan: dict[str, Any], base_dir: Path, out: Path, dtype_name: str
     """Write the merged checkpoint into ``out``: shards, index, config.json (dtype) and generation config."""
     import torch
     from safetensors import safe_open
-    from safetensors.torch import save_file
 
     config, dtype = merge_plan["config"], getattr(torch, dtype_name)
     rank = config["r"]
     scale = config["lora_alpha"] / (math.sqrt(rank) if config.get("use_rslora") else rank)
-    out.mkdir(parents=True, exist_ok=True)
     targets = {f"{module}.weight": module for module in merge_plan["modules"]}
+    replaced = merge_plan["replaced"]
+    out.mkdir(parents=True, exist_ok=True)
     total = 0
     with safe_open(merge_plan["weights"], "pt") as adapter:
+
+        def merged(base, name: str):
+            tensor = adapter.get_tensor(replaced[name]) if name in replaced else base.get_tensor(name)
+            if name in targets:
+                tensor = _add_delta(tensor.float(), adapter, targets[name], scale, config.get("fan_in_fan_out"))
+            return tensor.to(dtype) if streaming.safetensors_dtype(tensor.dtype) in _CAST else tensor
+
         for shard in merge_plan["shards"]:
-            tensors = {}
             with safe_open(base_dir / shard, "pt") as base:
-                metadata = base.metadata() or {}
-                for name in base.keys():
-                    tensor = base.get_tensor(name)
-                    if name in targets:
-                        tensor = tensor.float() + _delta(adapter, targets[name], scale, config.get("fan_in_fan_out"))
-                    elif name in merge_plan["replaced"]:
-                        tensor = adapter.get_tensor(merge_plan["replaced"][name])
-                    tensors[name] = tensor.to(dtype) if tensor.is_floating_point() else tensor
-            total += sum(t.numel() * t.element_size() for t in tensors.values())
-            save_file(tensors, out / shard, metadata={**metadata, "format": "pt"})
+                entries = [_entry(base, name, streaming.safetensors_dtype(dtype)) for name in base.keys()]
+                metadata = {**(base.metadata() or {}), "format": "pt"}
+                total += streaming.write(out / shard, entries, lambda name, base=base: merged(base, name), metadata)
             if on_shard is not None:
                 on_shard(shard)
     _write_configs(base_dir, out, dtype_name, total)
 
 
-def _delta(adapter, module: str, scale: float, fan_in_fan_out: bool):
-    """scale * B @ A in float32, as peft's merge computes it."""
+def _entry(base, name: str, float_dtype: str) -> tuple[str, str, list[int]]:
+    """(name, dtype, shape) of a tensor in the merged file: floating point weights take the merge dtype."""
+    tensor = base.get_slice(name)
+    dtype = tensor.get_dtype()
+    return name, float_dtype if dtype in _CAST else dtype, tensor.get_shape()
+
+
+def _add_delta(weight, adapter, module: str, scale: float, fan_in_fan_out: bool):
+    """weight + scale * B @ A in float32, as peft's merge computes it, without a delta-sized temporary.
+
+    ``weight`` is a fresh tensor read from the checkpoint (or its float32 copy), so it is updated in place.
+    """
     a = adapter.get_tensor(f"{ADAPTER_PREFIX}{module}.lora_A.weight").float()
     b = adapter.get_tensor(f"{ADAPTER_PREFIX}{module}.lora_B.weight").float()
-    delta = (b @ a) * scale
-    return delta.T if fan_in_fan_out else delta
+    if fan_in_fan_out:
+        return weight.addmm_(a.T, b.T, alpha=scale)
+    return weight.addmm_(b, a, alpha=scale)
 
 
 def _write_configs(base_dir: Path, out: Path, dtype_name: str, total: int) -> None:

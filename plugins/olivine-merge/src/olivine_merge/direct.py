@@ -1,9 +1,9 @@
-"""Merge a plain LoRA adapter straight into the base's safetensors files, one shard at a time.
+"""Merge a plain LoRA adapter straight into the base's safetensors files, one tensor at a time.
 
 For the common case (LoRA on linear layers, safetensors checkpoints, optionally ``modules_to_save``
 such as the embedding and LM head) the merge is W + scale * B @ A per targeted weight and a plain
 replacement for each saved module: no model is instantiated and neither transformers nor peft is imported, so it
-is faster and holds one shard in memory instead of the whole model. The merged checkpoint keeps the
+is faster and holds one tensor in memory instead of the whole model. The merged checkpoint keeps the
 base's own tensor names and sharding. Anything else (DoRA, embedding LoRA, patterns, bias training,
 .bin checkpoints, a weight the adapter names that the checkpoint lacks or holds in another shape)
 returns None, and the caller merges through peft.

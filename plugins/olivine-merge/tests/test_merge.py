@@ -206,3 +206,16 @@ def test_peft_merge_keeps_transformers_chatter_off_the_terminal(run_pass, tiny, 
     terminal = capfd.readouterr()
     assert ctx.report["method"] == "peft"
     assert "Loading weights" not in terminal.err and "Writing model shards" not in terminal.err
+
+
+def test_registering_and_configuring_the_pass_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = "\n".join([
+        "import sys",
+        "from olivine.plugins import get_plugins",
+        "get_plugins().passes.get('MergeAdapterWeights').parse_config({'torch_dtype': 'bf16'}, 'p')",
+        "sys.exit(len({'torch', 'transformers', 'peft', 'safetensors', 'bitsandbytes'} & set(sys.modules)))",
+    ])
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,10 @@ def _wrap(cfg, base, targets):
     config = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
                         modules_to_save=cfg.modules_to_save, use_dora=cfg.use_dora, bias=cfg.bias,
                         task_type="CAUSAL_LM")
-    return get_peft_model(base, config)
+    with warnings.catch_warnings():
+        # peft asks the model for a renamed transformers property; nothing for a user to act on
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        return get_peft_model(base, config)
 
 
 def resolve_targets(targets: list[str] | str | None, base, kind: str | None, path: str) -> list[str] | str:

@@ -76,43 +76,48 @@ class _Honoured(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    seed: int = 42
-    data_seed: int | None = None
-    per_device_train_batch_size: int = Field(8, ge=1)
-    per_device_eval_batch_size: int = Field(8, ge=1)
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    num_train_epochs: float = Field(3.0, gt=0)
-    max_steps: int = -1
-    learning_rate: float = Field(2e-4, ge=0)
-    lr_scheduler_type: Scheduler = "constant"
-    lr_scheduler_kwargs: dict[str, Any] | None = None
-    warmup_steps: float = Field(0.03, ge=0)
-    optim: Optimizer = "adamw_torch_fused"
-    weight_decay: float = Field(0.0, ge=0)
+    seed: int = Field(42, description="Seeds the LoRA initialization and dropout.")
+    data_seed: int | None = Field(None, description="Seeds the data order and the eval split (default: seed).")
+    per_device_train_batch_size: int = Field(8, ge=1, description="Samples per micro-batch.")
+    per_device_eval_batch_size: int = Field(8, ge=1, description="Accepted; evaluation batches by a token budget.")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="Micro-batches per optimizer step.")
+    num_train_epochs: float = Field(3.0, gt=0, description="Epochs, when max_steps is not positive.")
+    max_steps: int = Field(-1, description="Optimizer steps; overrides num_train_epochs when positive.")
+    learning_rate: float = Field(2e-4, ge=0, description="Peak learning rate (Olive's default).")
+    lr_scheduler_type: Scheduler = Field("constant", description="Schedule after warmup (Olive's default).")
+    lr_scheduler_kwargs: dict[str, Any] | None = Field(None, description="Extra scheduler arguments.")
+    warmup_steps: float = Field(0.03, ge=0, description="Warmup steps, or a fraction of all steps when < 1 "
+                                                       "(Olive's warmup_ratio 0.03).")
+    optim: Optimizer = Field("adamw_torch_fused", description="adamw_* variants, sgd, adafactor; others run AdamW.")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay (not on biases and norms).")
     adam_beta1: float = Field(0.9, ge=0, lt=1)
     adam_beta2: float = Field(0.999, ge=0, lt=1)
     adam_epsilon: float = Field(1e-8, gt=0)
-    max_grad_norm: float | None = 1.0
+    max_grad_norm: float | None = Field(1.0, description="Gradient clipping norm (0 or null: none).")
     label_smoothing_factor: float = Field(0.0, ge=0, lt=1)
-    logging_strategy: IntervalStrategy = "steps"
-    logging_steps: float = Field(10, gt=0)
+    logging_strategy: IntervalStrategy = Field("steps", description="When to record the training loss.")
+    logging_steps: float = Field(10, gt=0, description="Steps between loss records (fraction of all when < 1).")
     logging_first_step: bool = False
-    eval_strategy: IntervalStrategy | None = None
-    eval_steps: float | None = Field(None, gt=0)
-    eval_delay: float = Field(0, ge=0)
-    eval_on_start: bool = False
-    save_strategy: SaveStrategy = "steps"
-    save_steps: float | None = Field(None, gt=0)
-    save_total_limit: int | None = Field(None, ge=1)
-    report_to: ReportTo | list[ReportTo] | None = None
-    bf16: bool = False
-    fp16: bool = False
-    tf32: bool | None = None
-    activation_checkpointing: bool | None = None
+    eval_strategy: IntervalStrategy | None = Field(
+        None, description="Default: steps when there is eval data (as Olive), else no.")
+    eval_steps: float | None = Field(None, gt=0, description="Default: logging_steps if set, else a tenth of the "
+                                                             "steps.")
+    eval_delay: float = Field(0, ge=0, description="No evaluation before this step.")
+    eval_on_start: bool = Field(False, description="Also evaluate before the first step.")
+    save_strategy: SaveStrategy = Field("steps", description="When to write a resumable checkpoint.")
+    save_steps: float | None = Field(None, gt=0, description="Default: a tenth of the steps.")
+    save_total_limit: int | None = Field(None, ge=1, description="Checkpoints kept (default 2).")
+    report_to: ReportTo | list[ReportTo] | None = Field(None, description="tensorboard: events beside the model.")
+    bf16: bool = Field(False, description="bf16 autocast (on by default on CUDA).")
+    fp16: bool = Field(False, description="fp16 autocast with loss scaling (CUDA only).")
+    tf32: bool | None = Field(None, description="TF32 matmuls on CUDA (default: allow_tf32).")
+    activation_checkpointing: bool | None = Field(
+        None, description="Recompute activations in backward to save memory (old name gradient_checkpointing).")
     activation_checkpointing_kwargs: dict[str, Any] | None = None
-    train_sampling_strategy: Literal["random", "sequential", "group_by_length", "batch_rebalance"] = "random"
-    dataloader_drop_last: bool = False
-    use_cpu: bool = False
+    train_sampling_strategy: Literal["random", "sequential", "group_by_length", "batch_rebalance"] = Field(
+        "random", description="Sample order per epoch (batch_rebalance: as random).")
+    dataloader_drop_last: bool = Field(False, description="Drop an epoch's last incomplete micro-batch.")
+    use_cpu: bool = Field(False, description="Train on the CPU even when CUDA is present.")
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _notes: list[str] = PrivateAttr(default_factory=list)

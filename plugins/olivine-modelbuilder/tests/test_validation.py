@@ -92,6 +92,24 @@ def test_workflow_with_dml_fp32_is_rejected_by_olivine_config_validate(tiny, tmp
     assert "passes.builder.precision: fp32 is not supported for dml" in done.stderr
 
 
+def test_an_architecture_the_builder_cannot_build_is_reported_before_any_work(tmp_path):
+    from olivine import ModelRef
+
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["GPT2LMHeadModel"]}))
+    instance = ModelBuilder(ModelBuilder.parse_config({"precision": "int4"}, "passes.builder"))
+    with pytest.raises(ConfigError, match="cannot build GPT2LMHeadModel models"):
+        instance.validate(ValidationContext(path="passes.builder", workflow_dir=tmp_path,
+                                            input_model=ModelRef(format="hf", path=tmp_path)))
+
+
+def test_the_tiny_phi3_architecture_validates(tiny):
+    from olivine import ModelRef
+
+    instance = ModelBuilder(ModelBuilder.parse_config({"precision": "int4"}, "passes.builder"))
+    instance.validate(ValidationContext(path="passes.builder", workflow_dir=tiny,
+                                        input_model=ModelRef(format="hf", path=tiny)))
+
+
 def test_validation_imports_nothing_heavy():
     code = ("import sys; from olivine_modelbuilder.model_builder import ModelBuilder as M; "
             "from olivine import ValidationContext as V, Accelerator as A; from pathlib import Path; "

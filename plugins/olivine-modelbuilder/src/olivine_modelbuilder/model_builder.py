@@ -8,7 +8,7 @@ from olivine import Accelerator, ConfigError, ModelRef, Pass, PassContext, Valid
 from olivine.suggest import did_you_mean
 from pydantic import Field, field_validator
 
-from olivine_modelbuilder import targets
+from olivine_modelbuilder import architectures, targets
 from olivine_modelbuilder.options import OPTION_MAP, SEARCH_KEYS, builder_options, normalize_extra_options
 
 Precision = Literal["int4", "int8", "fp16", "bf16", "fp32"]
@@ -74,6 +74,18 @@ class ModelBuilder(Pass):
 
     def validate(self, ctx: ValidationContext) -> None:
         self.plan(ctx.accelerator, ctx.path)
+        self._check_architecture(ctx)
+
+    def _check_architecture(self, ctx: ValidationContext) -> None:
+        """Passes before this one (LoRA, merge) keep the workflow input's architecture: check it here."""
+        model = ctx.input_model
+        if self.config.metadata_only or model is None or model.format not in ("hf", "hf+adapter"):
+            return
+        folder = model.base_model if model.format == "hf+adapter" else model.path
+        name = architectures.architecture(folder) if folder is not None else None
+        if name is not None and name not in architectures.SUPPORTED:
+            raise ConfigError(f"{ctx.path}.type", f"onnxruntime-genai's builder cannot build {name} models",
+                              did_you_mean(name, architectures.SUPPORTED) or "see the builder's supported models")
 
     def plan(self, accelerator: Accelerator | None, path: str) -> tuple[str, dict[str, str]]:
         """The builder target and options; raises ConfigError for anything the builder would get wrong."""

@@ -236,6 +236,9 @@ def olive(work: Path, model: Path, data: Path, training: Training, env: dict, ti
             row.steps["evaluate"] = evaluate
     if ok:
         row.accuracy = _printed_accuracy(folder / "log.txt")
+    if training.modules_to_save:
+        row.notes.append(f"Olive: trained without modules_to_save {training.modules_to_save} (Olive 0.13 "
+                         "rejects any value for it), so it trains fewer parameters than the others")
     row.notes += ["Olive: loss on every token of prompt and completion (its text-generation data config has no "
                   "completion-only form)",
                   "Olive: int4 accuracy by bench/handwritten/evaluate.py in Olive's venv (a separate process, "
@@ -299,10 +302,9 @@ def olive_workflow(folder: Path, training: Training) -> dict:
     config["data_configs"][0]["load_dataset_config"]["data_files"] = str(folder / "data" / "train.jsonl")
     config["data_configs"][0]["pre_process_data_config"]["max_seq_len"] = training.max_seq_len
     lora = config["passes"]["lora"]
+    # no modules_to_save: Olive 0.13 declares it with type None, so any list is a validation error
     lora.update({"r": training.r, "alpha": training.alpha, "lora_dropout": training.dropout,
                  "target_modules": training.target_modules})
-    if training.modules_to_save:
-        lora["modules_to_save"] = training.modules_to_save
     args = training.training_args()
     args["warmup_ratio"] = float(args.pop("warmup_steps"))  # Olive's name
     lora["training_args"].update(args)

@@ -90,14 +90,14 @@ class _Honoured(BaseModel):
                                                        "(Olive's warmup_ratio 0.03).")
     optim: Optimizer = Field("adamw_torch_fused", description="adamw_* variants, sgd, adafactor; others run AdamW.")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay (not on biases and norms).")
-    adam_beta1: float = Field(0.9, ge=0, lt=1)
-    adam_beta2: float = Field(0.999, ge=0, lt=1)
-    adam_epsilon: float = Field(1e-8, gt=0)
+    adam_beta1: float = Field(0.9, ge=0, lt=1, description="AdamW first-moment decay.")
+    adam_beta2: float = Field(0.999, ge=0, lt=1, description="AdamW second-moment decay.")
+    adam_epsilon: float = Field(1e-8, gt=0, description="AdamW denominator epsilon.")
     max_grad_norm: float | None = Field(1.0, description="Gradient clipping norm (0 or null: none).")
-    label_smoothing_factor: float = Field(0.0, ge=0, lt=1)
+    label_smoothing_factor: float = Field(0.0, ge=0, lt=1, description="Label smoothing of the token loss.")
     logging_strategy: IntervalStrategy = Field("steps", description="When to record the training loss.")
     logging_steps: float = Field(10, gt=0, description="Steps between loss records (fraction of all when < 1).")
-    logging_first_step: bool = False
+    logging_first_step: bool = Field(False, description="Also record the loss after the first step.")
     eval_strategy: IntervalStrategy | None = Field(
         None, description="Default: steps when there is eval data (as Olive), else no.")
     eval_steps: float | None = Field(None, gt=0, description="Default: logging_steps if set, else a tenth of the "
@@ -113,7 +113,8 @@ class _Honoured(BaseModel):
     tf32: bool | None = Field(None, description="TF32 matmuls on CUDA (default: allow_tf32).")
     activation_checkpointing: bool | None = Field(
         None, description="Recompute activations in backward to save memory (old name gradient_checkpointing).")
-    activation_checkpointing_kwargs: dict[str, Any] | None = None
+    activation_checkpointing_kwargs: dict[str, Any] | None = Field(
+        None, description="Accepted; checkpointing always runs non-reentrant (use_reentrant false).")
     train_sampling_strategy: Literal["random", "sequential", "group_by_length", "batch_rebalance"] = Field(
         "random", description="Sample order per epoch (batch_rebalance: as random).")
     dataloader_drop_last: bool = Field(False, description="Drop an epoch's last incomplete micro-batch.")

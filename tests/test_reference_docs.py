@@ -53,6 +53,16 @@ def test_every_package_of_the_repo_is_documented():
     assert {"olivine", "olivine-lora", "olivine-merge", "olivine-modelbuilder"} <= documented
 
 
+def test_every_documented_key_has_a_description():
+    plugins, distributions = gen.load_repo_plugins()
+    missing = [f"{kind} {name}: {key}"
+               for kind, entries in gen.documented_entries(plugins, distributions).items()
+               for name, entry in entries
+               for key in gen.undescribed_keys(entry.cls.Config)]
+
+    assert missing == [], "add Field(description=...) to these keys, then regenerate the reference"
+
+
 @pytest.fixture
 def acme_plugin(tmp_path, monkeypatch):
     """A hooks module registered through OLIVINE_PLUGIN_MODULES, as plugin authors and tests do."""

@@ -13,8 +13,8 @@ with onnxruntime-genai's builder, and greedy accuracy of that model on the held-
 
 Each contender runs in its own fresh folder with its own copy of the model and data. Wall time and peak
 RSS (the sum over the whole process tree, polled, and never below the largest single process) are measured
-from here; per-pass times come from olivine's run.json and Olive's footprint.json. Ratios are of figures
-measured in this run. Run on an idle machine:
+from here (with psutil, which peft depends on); per-pass times come from olivine's run.json and Olive's
+footprint.json. Ratios are of figures measured in this run. Run on an idle machine:
 
     python bench/head_to_head.py [--steps 800] [--threads 1] [--skip-olive] [--json results.json]
 """
@@ -382,8 +382,8 @@ def report(rows: list[Row], steps: int, threads: int) -> list[str]:
     def line(label: str, values: list[str]) -> None:
         lines.append(f"{label:24}" + "".join(f"{v:>16}" for v in values))
 
-    line("wall time (s)", [_fmt(r.wall_s, "{:.1f}") for r in rows])
-    line("peak RSS (MB)", [_fmt(r.peak_rss_mb, "{:.0f}") for r in rows])
+    line("wall time (s)", [_fmt(r.wall_s, "{:.1f}") if r.error is None else _failed(r) for r in rows])
+    line("peak RSS (MB)", [_fmt(r.peak_rss_mb, "{:.0f}") if r.error is None else "-" for r in rows])
     for step in STEPS:
         line(f"  {step} (s)", [_fmt(r.steps.get(step), "{:.2f}") for r in rows])
     line("  outside passes (s)", [_fmt(r.wall_s - sum(r.steps.get(s, 0) for s in STEPS)
@@ -410,6 +410,10 @@ def _ratio(label: str, value: float | None, target: str, ok) -> str:
     if not value:
         return f"{label:36} {'n/a':>7}   target {target}"
     return f"{label:36} {value:7.2f}   target {target}: {'ok' if ok(value) else 'MISSED'}"
+
+
+def _failed(row: Row) -> str:
+    return "skipped" if (row.error or "").startswith("skipped") else "failed"
 
 
 def _fmt(value: float | None, pattern: str) -> str:

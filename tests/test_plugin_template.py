@@ -239,5 +239,8 @@ def test_a_duplicate_pass_name_is_an_error_naming_both_distributions(venv, fork_
     (line,) = listed.stderr.splitlines()
     assert line.startswith("error: pass 'AcmeTag' is registered twice")
     assert "olivine-acme " in line and "olivine-acme-fork " in line
+    shown = venv.olivine("plugins", PYTHONPATH=fork_plugin)
+    assert shown.returncode == 0
+    assert shown.stderr.splitlines() == [line.replace("error: ", "conflict: ", 1)]
     chosen = venv.olivine("passes", PYTHONPATH=fork_plugin, OLIVINE_LOAD_PLUGINS="acme")
     assert chosen.returncode == 0 and _acme_row(chosen.stdout)[3] == "olivine-acme"

@@ -161,3 +161,14 @@ def test_clean_cache_and_workflow_id_take_effect(tmp_path, fake_hf_model, test_p
     outcome = run(write_workflow(tmp_path, cfg), show_progress=False)
     assert [r.cache_hit for r in outcome.passes] == [False]
     assert outcome.run["workflow_id"] == "tones"
+
+
+def test_unknown_pass_type_mentions_a_plugin_that_failed_to_load(tmp_path, fake_hf_model, test_plugins, monkeypatch):
+    monkeypatch.setenv("OLIVINE_PLUGIN_MODULES", "olivine_testpasses,olivine_missing_vendor.hooks")
+    cfg = touch_workflow(fake_hf_model, labels=("a",))
+    cfg["passes"]["a"]["type"] = "VendorQuantize"
+    result = olivine_cli("config", "validate", str(write_workflow(tmp_path, cfg)))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: passes.a.type: unknown pass type 'VendorQuantize' (not installed, or provided by a plugin that "
+        "failed to load: olivine_missing_vendor.hooks (local); see olivine plugins)")

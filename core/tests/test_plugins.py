@@ -257,10 +257,12 @@ def test_duplicate_names_are_an_error_naming_both_distributions(site, monkeypatc
         """, version="9.0")
     _only(monkeypatch, "good", "copycat")
 
+    plugins = load_plugins()  # loading succeeds so that `olivine plugins` can show the conflict
     with pytest.raises(DuplicateNameError) as raised:
-        load_plugins()
+        plugins.passes.entry("Shout")
 
     message = str(raised.value)
+    assert plugins.conflicts() == [message]
     assert message.startswith("pass 'Shout' is registered twice: by ")
     assert "olivine-good (plugin good)" in message and "olivine-copycat (plugin copycat)" in message
 

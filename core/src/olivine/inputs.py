@@ -23,7 +23,8 @@ def hf_cache_dirs() -> list[Path]:
     for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
         if os.environ.get(var):
             dirs.append(Path(os.environ[var]))
-    home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    home = Path(os.environ.get("HF_HOME", cache_home / "huggingface"))
     dirs.append(home / "hub")
     return dirs
 

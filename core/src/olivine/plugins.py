@@ -12,7 +12,7 @@ from typing import Any
 import pluggy
 
 from olivine import hookspecs
-from olivine.errors import DuplicateNameError, PluginLoadError
+from olivine.errors import PluginLoadError
 from olivine.evaluators import Evaluator
 from olivine.passes import Pass
 from olivine.registry import Registry
@@ -53,16 +53,21 @@ class Plugins:
         self.pm = pluggy.PluginManager("olivine")
         self.pm.add_hookspecs(hookspecs)
         self.infos: list[PluginInfo] = []
-        self.passes: Registry[Pass] = Registry("pass", Pass)
-        self.systems: Registry[System] = Registry("system", System)
-        self.evaluators: Registry[Evaluator] = Registry("evaluator", Evaluator)
-        self.resources: Registry[Resource] = Registry("resource", Resource)
+        failed = lambda: [f"{i.name} ({i.distribution})" for i in self.failures()]  # noqa: E731
+        self.passes: Registry[Pass] = Registry("pass", Pass, failed)
+        self.systems: Registry[System] = Registry("system", System, failed)
+        self.evaluators: Registry[Evaluator] = Registry("evaluator", Evaluator, failed)
+        self.resources: Registry[Resource] = Registry("resource", Resource, failed)
 
     def registry(self, kind: str) -> Registry:
         return getattr(self, kind)
 
     def failures(self) -> list[PluginInfo]:
         return [info for info in self.infos if info.error]
+
+    def conflicts(self) -> list[str]:
+        """Duplicate names across all registries (each makes its registry unusable until resolved)."""
+        return [c for kind in HOOK_KINDS.values() for c in self.registry(kind).conflicts]
 
     def call_register_commands(self, cli: Any) -> None:
         """Let each plugin add CLI commands; a failing plugin is recorded, not fatal."""
@@ -214,7 +219,7 @@ def _fill_registries(plugins: Plugins) -> None:
 
             try:
                 impl.function(**_kwargs(impl, {"register": register}))
-            except (PluginLoadError, DuplicateNameError):
+            except PluginLoadError:
                 raise
             except Exception as exc:  # noqa: BLE001 - isolate third-party failures
                 plugins._record_failure(info, f"{hook_name} failed: {exc!r}")

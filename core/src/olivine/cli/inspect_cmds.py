@@ -87,10 +87,13 @@ def plugins_cmd(as_json: bool) -> None:
     """List loaded plugins: distribution, version, hooks and any load error."""
     from olivine.plugins import get_plugins
 
-    infos = [info.as_json() for info in get_plugins().infos]
+    plugins = get_plugins()
+    infos = [info.as_json() for info in plugins.infos]
     if as_json:
         click.echo(json.dumps(infos, indent=2))
-        return
-    for info in infos:
-        status = f"FAILED: {info['error']}" if info["error"] else ", ".join(info["hooks"])
-        click.echo(f"{info['name']}  {info['distribution']} {info['version']}  {status}")
+    else:
+        for info in infos:
+            status = f"FAILED: {info['error']}" if info["error"] else ", ".join(info["hooks"])
+            click.echo(f"{info['name']}  {info['distribution']} {info['version']}  {status}")
+    for conflict in plugins.conflicts():
+        click.echo(f"conflict: {conflict}", err=True)

@@ -21,6 +21,7 @@ class Progress:
         self.fields: dict[str, object] = {}
         self.started = time.perf_counter()
         self._last_draw = 0.0
+        self._last_logged: tuple | None = None
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
 
     def __enter__(self) -> Progress:
@@ -58,7 +59,10 @@ class Progress:
             self.stream.write("\r\033[K" + self.line() + ("\n" if final else ""))
             self.stream.flush()
         elif final or self.count:
-            self.logger.info(self.line())
+            state = (self.count, tuple(self.fields.items()))
+            if state != self._last_logged:  # the last update and close() can describe the same state
+                self.logger.info(self.line())
+                self._last_logged = state
 
 
 def _fmt(value: object) -> str:

@@ -147,7 +147,5 @@ class ModelBuilder(Pass):
 
 
 def _config_path(ctx: PassContext) -> str:
-    """``passes.<key>`` of the running pass (the engine names the pass logger ``olivine.pass.<key>``)."""
-    prefix = "olivine.pass."
-    key = ctx.logger.name[len(prefix):] if ctx.logger.name.startswith(prefix) else ModelBuilder.name
-    return f"passes.{key}"
+    """``passes.<key>`` of the running pass (its type when run outside a workflow)."""
+    return f"passes.{ctx.pass_key or ModelBuilder.name}"

@@ -16,10 +16,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 QUALITY_LORA = {
     "type": "LoRA",
     "train_data_config": "tone_train",
-    "eval_dataset_size": 0.1,
+    "eval_data_config": "tone_test",
     "lora_r": 16,
     "lora_alpha": 32,
-    "lora_dropout": 0.1,
+    "lora_dropout": 0.3,
     "modules_to_save": ["embed_tokens", "lm_head"],
     "training_args": {
         "seed": 0, "learning_rate": 1e-3, "lr_scheduler_type": "linear", "warmup_ratio": 0.0,
@@ -84,7 +84,8 @@ def tiny_model() -> Path:
 def trained_run(tiny_model, tmp_path_factory) -> dict:
     """``olivine run`` of a one-pass LoRA workflow on the tone data: the run's folder and run.json."""
     folder = tmp_path_factory.mktemp("quality")
-    workflow = write_workflow(folder, {"lora": QUALITY_LORA}, tiny_model)
+    workflow = write_workflow(folder, {"lora": QUALITY_LORA}, tiny_model,
+                              [tone_data_config(), tone_data_config("tone_test", "test")])
     result = olivine_cli("run", "--config", str(workflow), "--no-progress")
     assert result.returncode == 0, result.stderr[-3000:]
     run = json.loads((folder / "out" / "run.json").read_text())

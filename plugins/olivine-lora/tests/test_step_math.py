@@ -74,3 +74,32 @@ def test_step_counts_follow_the_trainer(n, batch, accumulation, epochs, max_step
     resolved = settings.resolve(args, n, has_eval=False, notes=[])
     assert resolved.total_steps == expected
     assert resolved.warmup_steps == math.ceil(expected * 0.03)  # Olive's default warmup ratio
+
+
+def test_a_step_that_runs_out_of_gpu_memory_is_retried_in_smaller_forwards(model_and_samples, monkeypatch):
+    """CUDA cannot run here: the out-of-memory error is raised by a stand-in for large forwards."""
+    from olivine_lora import step as step_module
+    from olivine_lora.optim import optimizer, scheduler
+    from olivine_lora.training_args import TrainingArgs
+
+    model, samples = model_and_samples
+    real = step_module.loss_sum
+
+    def small_forwards_only(model, batch, *args):
+        if batch.tokens > sum(len(s.ids) for s in samples) // 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (stand-in)")
+        return real(model, batch, *args)
+
+    monkeypatch.setattr(step_module, "loss_sum", small_forwards_only)
+    args = TrainingArgs.model_validate({"learning_rate": 0.0})
+    notes: list[str] = []
+    opt = optimizer(model, args, "cpu", notes)
+    stepper = step_module.Stepper(model, opt, scheduler(opt, args, 0, 10, notes),
+                                  precision.resolve("float32", "cpu", False, False, notes), "cpu", 0, args,
+                                  budget=10**6, notes=notes)
+    loss = stepper.step(samples)
+    with torch.no_grad():
+        expected = sum(real(model, collate([s], 0), None) for s in samples) / sum(s.n_targets for s in samples)
+    torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-6)
+    assert stepper.forwards >= 4  # the merged forward failed: the step ran as smaller ones
+    assert any(note.startswith("out of memory: now") for note in notes)

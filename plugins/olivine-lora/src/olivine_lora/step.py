@@ -66,7 +66,7 @@ class Stepper:
         while True:
             try:
                 return self._step(samples, parts, n_targets)
-            except torch.OutOfMemoryError:
+            except torch.cuda.OutOfMemoryError:
                 if parts >= len(samples):
                     raise
                 self.optimizer.zero_grad(set_to_none=True)

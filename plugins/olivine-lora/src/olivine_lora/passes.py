@@ -34,6 +34,9 @@ class LoRA(Pass):
                 defined = ", ".join(ctx.data_config_names) or "none"
                 errors.append(ConfigError(f"{ctx.path}.{key}", f"no data config named {name!r}",
                                           did_you_mean(name, ctx.data_config_names) or f"data configs: {defined}"))
+        if cfg.training_args.wants_tensorboard() and importlib.util.find_spec("tensorboard") is None:
+            errors.append(ConfigError(f"{ctx.path}.training_args.report_to", "tensorboard is not installed",
+                                      "pip install 'olivine-lora[tensorboard]'"))
         if ctx.input_model is not None and ctx.input_model.format == "hf":
             kind = architectures.model_type(ctx.input_model.path)
             errors.extend(target_name_errors(cfg.target_modules, kind, ctx.path))

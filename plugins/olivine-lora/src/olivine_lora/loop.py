@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,6 @@ class Outcome:
     tokens: int
     seconds: float
     forwards: int
-    notes: list[str] = field(default_factory=list)
 
     @property
     def tokens_per_second(self) -> float:
@@ -38,6 +38,7 @@ class LoopIO:
     checkpoint_dir: Path | None
     tensorboard_dir: Path | None
     keep_checkpoints: int = 2
+    note: Callable[[str], None] = field(default=lambda line: None)
 
 
 def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], settings: Settings, args,
@@ -45,10 +46,9 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
     plan = StepPlan(train, settings, args.train_sampling_strategy, args.dataloader_drop_last)
     start, history = 0, curves.new_history()
     resume = checkpoint.latest(io.checkpoint_dir)
-    notes: list[str] = []
     if resume is not None:
         start, history = checkpoint.load(resume, stepper.model, stepper.optimizer, stepper.scheduler, stepper.scaler)
-        notes.append(f"resumed from the checkpoint at step {start} of {settings.total_steps}")
+        io.note(f"resumed from the checkpoint at step {start} of {settings.total_steps}")
     board = curves.Tensorboard(io.tensorboard_dir, start)
     stepper.model.train()
     if evaluation and args.eval_on_start and start == 0:
@@ -84,7 +84,7 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
             fields = {"loss": shown} if shown is not None else {}
             bar.update(1, **fields, tok_s=round(tokens / train_seconds) if train_seconds else 0)
     board.close()
-    return Outcome(history, start, settings.total_steps - start, tokens, train_seconds, stepper.forwards, notes)
+    return Outcome(history, start, settings.total_steps - start, tokens, train_seconds, stepper.forwards)
 
 
 def _due(done: int, every: int, settings: Settings) -> bool:

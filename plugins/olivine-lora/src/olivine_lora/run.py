@@ -43,10 +43,10 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
     stepper = Stepper(loaded.model, opt, sched, prec, device, _pad_id(loaded.tokenizer), args,
                       token_budget(loaded.model, device, checkpointing), notes)
     board = _tensorboard_dir(ctx) if args.wants_tensorboard() else None
-    io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2)
+    io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2, ctx.note)
+    told = _tell(ctx, notes, 0)
     outcome = loop.train(stepper, train, evaluation, plan, args, io, f"{'QLoRA' if quantized else 'LoRA'} training")
-    for line in notes + outcome.notes:
-        ctx.note(line)
+    _tell(ctx, notes, told)  # what happened during training (smaller forwards after running out of memory)
     adapter = _save(loaded, ctx.output_dir / "adapter")
     _report(ctx, cfg, loaded, plan, outcome, prec, device, board)
     metadata = {k: model.metadata[k] for k in CARRIED_METADATA if k in model.metadata}
@@ -56,6 +56,12 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
         (adapter / "quantization.json").write_text(json.dumps(loaded.quantization, indent=2) + "\n")
     ref = ModelRef(format="hf+adapter", path=adapter, base_model=Path(model.path), metadata=metadata)
     return ref, loaded.model
+
+
+def _tell(ctx: PassContext, notes: list[str], start: int) -> int:
+    for line in notes[start:]:
+        ctx.note(line)
+    return len(notes)
 
 
 def pass_path(ctx: PassContext) -> str:

@@ -54,11 +54,19 @@ def load(cfg, base_dir: Path, load_kwargs: dict[str, Any], device: str, precisio
     for param in base.parameters():
         param.requires_grad_(False)
     if checkpointing:
-        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        base.enable_input_require_grads()
+        _checkpointing(base)
     if quantized:
         bnb_guard.protect(base)
     return Loaded(_wrap(cfg, base, targets), tokenizer, targets, quantization)
+
+
+def _checkpointing(base) -> None:
+    enable = getattr(base, "activation_checkpointing_enable", None)  # transformers >= 5.x name
+    if enable is not None:
+        enable(activation_checkpointing_kwargs={"use_reentrant": False})
+    else:
+        base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    base.enable_input_require_grads()
 
 
 def _bnb_config(cfg, precision: Precision):

@@ -145,9 +145,9 @@ class _Honoured(BaseModel):
         return list(self._notes)
 
     def inert_fields(self) -> list[str]:
-        """Fields the user set that the training loop does not act on (reported as such)."""
+        """Fields the user turned on that the training loop does not act on (reported as such)."""
         return sorted(name for name in self.model_fields_set
-                      if name not in _Honoured.model_fields and name not in INFRASTRUCTURE)
+                      if name not in _Honoured.model_fields and name not in INFRASTRUCTURE and getattr(self, name))
 
     def extra(self) -> dict[str, Any]:
         """Set fields beyond the honoured ones, by current name."""

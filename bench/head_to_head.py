@@ -76,12 +76,13 @@ class Training:
     target_modules: list[str] = field(default_factory=lambda: list(PHI3_TARGETS))
     modules_to_save: list[str] = field(default_factory=list)
     weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
     max_seq_len: int = 64
 
     def training_args(self) -> dict:
         return {"seed": 0, "learning_rate": 1e-3, "lr_scheduler_type": "linear", "warmup_steps": 0,
                 "per_device_train_batch_size": 1, "gradient_accumulation_steps": 4, "max_steps": self.steps,
-                "weight_decay": self.weight_decay, "max_grad_norm": 1.0}
+                "weight_decay": self.weight_decay, "max_grad_norm": self.max_grad_norm}
 
 
 # --- measuring a process tree -------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def handwritten(work: Path, model: Path, data: Path, training: Training, threads
     py = sys.executable
     lora = ["--r", str(training.r), "--alpha", str(training.alpha), "--dropout", str(training.dropout),
             "--target-modules", *training.target_modules, "--weight-decay", str(training.weight_decay),
-            "--max-seq-len", str(training.max_seq_len)]
+            "--max-grad-norm", str(training.max_grad_norm), "--max-seq-len", str(training.max_seq_len)]
     if training.modules_to_save:
         lora += ["--modules-to-save", *training.modules_to_save]
     commands = [
@@ -262,6 +263,7 @@ def training_from_example(example: dict | None, steps: int) -> Training:
     training.target_modules = [modules] if isinstance(modules, str) else list(modules or PHI3_TARGETS)
     training.modules_to_save = list(lora.get("modules_to_save") or [])
     training.weight_decay = float(args.get("weight_decay", training.weight_decay))
+    training.max_grad_norm = float(args.get("max_grad_norm", training.max_grad_norm))
     data = _data_config(example, lora.get("train_data_config"))
     training.max_seq_len = int((data or {}).get("pre_process_data_config", {}).get("max_seq_len", 64))
     return training

@@ -1,7 +1,8 @@
 """Step 1 of 4 by hand: fine-tune a LoRA adapter with peft and a plain PyTorch loop.
 
 Completion-only loss (the prompt's tokens are masked with -100), AdamW, linear decay without warm-up,
-micro-batches of one sample with gradient accumulation, gradient clipping at 1.0 (as the Trainer does).
+micro-batches of one sample with gradient accumulation, gradient clipping at --max-grad-norm
+(1.0 by default, as the Trainer does).
 
     python bench/handwritten/train.py --model TINY_PHI3 --data train.jsonl --output adapter
 """
@@ -44,6 +45,7 @@ def main():
     p.add_argument("--grad-accum", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--max-grad-norm", type=float, default=1.0, help="0: no clipping")
     p.add_argument("--r", type=int, default=16)
     p.add_argument("--alpha", type=float, default=32)
     p.add_argument("--dropout", type=float, default=0.1)
@@ -80,7 +82,8 @@ def main():
             loss = model(input_ids=ids, labels=labels).loss / args.grad_accum
             loss.backward()
             step_loss += loss.item()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        if args.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(params, args.max_grad_norm)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()

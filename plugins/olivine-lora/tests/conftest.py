@@ -19,12 +19,13 @@ QUALITY_LORA = {
     "eval_data_config": "tone_test",
     "lora_r": 16,
     "lora_alpha": 32,
-    "lora_dropout": 0.3,
-    "modules_to_save": ["embed_tokens", "lm_head"],
+    "lora_dropout": 0.05,
+    # The flagship example's recipe: a random-init base needs its embeddings adapted too, and clipping off.
+    "target_modules": ["qkv_proj", "o_proj", "gate_up_proj", "down_proj", "embed_tokens"],
     "training_args": {
         "seed": 0, "learning_rate": 1e-3, "lr_scheduler_type": "linear", "warmup_ratio": 0.0,
         "per_device_train_batch_size": 1, "gradient_accumulation_steps": 4, "max_steps": 800,
-        "weight_decay": 0.1, "logging_steps": 50, "evaluation_strategy": "steps", "eval_steps": 200,
+        "max_grad_norm": 0, "logging_steps": 50, "evaluation_strategy": "steps", "eval_steps": 200,
         "report_to": ["tensorboard"],
     },
 }

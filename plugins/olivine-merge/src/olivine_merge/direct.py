@@ -109,7 +109,10 @@ def merge(merge_plan: dict[str, Any], base_dir: Path, out: Path, dtype_name: str
         def merged(base, name: str):
             tensor = adapter.get_tensor(replaced[name]) if name in replaced else base.get_tensor(name)
             if name in targets:
-                tensor = _add_delta(tensor.float(), adapter, targets[name], scale, config.get("fan_in_fan_out"))
+                # A real copy: in place on the memory-mapped checkpoint tensor, every page would fault
+                # copy-on-write inside the kernel (measured 150x slower on a 9216x3072 weight).
+                fresh = tensor.to(torch.float32, copy=True)
+                tensor = _add_delta(fresh, adapter, targets[name], scale, config.get("fan_in_fan_out"))
             return tensor.to(dtype) if streaming.safetensors_dtype(tensor.dtype) in _CAST else tensor
 
         for shard in merge_plan["shards"]:

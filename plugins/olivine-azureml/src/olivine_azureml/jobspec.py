@@ -135,19 +135,7 @@ def _model_uploads(model: dict[str, Any], digest) -> list[Upload]:
 
 def _used_data_configs(spec: dict[str, Any]) -> dict[str, Any]:
     """Only the data configs the pass config or metric names go with the job (and get uploaded)."""
-    names: set[str] = set()
-
-    def walk(item: Any) -> None:
-        if isinstance(item, str):
-            names.add(item)
-        elif isinstance(item, dict):
-            for child in item.values():
-                walk(child)
-        elif isinstance(item, list):
-            for child in item:
-                walk(child)
-
-    walk([spec.get("config"), spec.get("metric")])
+    names = set(_strings([spec.get("config"), spec.get("metric")]))
     return {**spec, "data_configs": [d for d in spec.get("data_configs", []) if d.get("name") in names]}
 
 
@@ -167,21 +155,24 @@ def _absolute_data_paths(spec: dict[str, Any]) -> dict[str, Any]:
 def _existing_paths(value: Any, skip: tuple[Path, ...]) -> list[Path]:
     """Existing absolute paths named anywhere in ``value`` (never a folder holding the workflow or the cache)."""
     found: set[Path] = set()
-
-    def walk(item: Any) -> None:
-        if isinstance(item, str) and "\n" not in item and os.path.isabs(item):
+    for item in _strings(value):
+        if "\n" not in item and os.path.isabs(item):
             path = Path(item)
             if path.exists() and path != Path(path.anchor) and not any(_is_under(s, path) for s in skip):
                 found.add(path)
-        elif isinstance(item, dict):
-            for child in item.values():
-                walk(child)
-        elif isinstance(item, list):
-            for child in item:
-                walk(child)
-
-    walk(value)
     return sorted(found, key=lambda p: (len(p.parts), str(p)))
+
+
+def _strings(value: Any):
+    """Every string anywhere in a JSON-like value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for child in value.values():
+            yield from _strings(child)
+    elif isinstance(value, list):
+        for child in value:
+            yield from _strings(child)
 
 
 def _is_under(path: Path, root: Path) -> bool:

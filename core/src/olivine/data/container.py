@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from olivine.config.schema import DataConfig
+from olivine.data.json_rows import read_json_rows
 from olivine.data.options import LoadOptions, PreProcessOptions
 from olivine.errors import ConfigError
 
@@ -43,7 +44,14 @@ class HuggingfaceContainer:
         return dataset
 
     def records(self) -> list[dict[str, Any]]:
-        return self.rows().to_list()
+        """The selected rows as dicts; plain local JSON is read without importing ``datasets``."""
+        rows = read_json_rows(self.load)
+        if rows is None:
+            return self.rows().to_list()
+        rows = [row for row in rows if all(row.get(c) == v for c, v in self.load.col_filters.items())]
+        if not rows:
+            raise ConfigError(f"data config {self.name!r}", f"split {self.load.split!r} has no rows")
+        return rows
 
 
 def container_for(data_config: DataConfig | HuggingfaceContainer) -> HuggingfaceContainer:

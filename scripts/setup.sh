@@ -19,9 +19,7 @@ $PIP install "torch==2.13.0"
 editable=(-e "core[hf,search]")
 for p in $plugins; do
   # Every optional feature of each plugin (QLoRA's bitsandbytes, tensorboard), test-only extras aside.
-  extras=$("$VENV/bin/python" -c 'import sys, tomllib
-extras = tomllib.load(open(sys.argv[1], "rb"))["project"].get("optional-dependencies", {})
-print(",".join(name for name in extras if name != "test"))' "$p/pyproject.toml")
+  extras=$("$VENV/bin/python" "scripts/plugin_extras.py" "$p/pyproject.toml")
   editable+=(-e "$p${extras:+[$extras]}")
 done
 $PIP install "${editable[@]}" pytest ruff

@@ -44,7 +44,8 @@ def test_report_has_loss_and_eval_curves_old_name_notes_and_speed(trained_run):
 
 def test_curves_image_and_tensorboard_events_are_beside_the_model(trained_run):
     out = trained_run["out"]
-    assert (out / "lora-loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    chart = (out / "lora-loss.svg").read_text()
+    assert chart.startswith("<svg") and chart.count("<polyline") == 2  # train and eval loss
     events = list((out / "lora-tensorboard").glob("events.out.tfevents.*"))
     assert events
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

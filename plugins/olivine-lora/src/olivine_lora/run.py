@@ -110,8 +110,8 @@ def _save(loaded: loading.Loaded, folder: Path) -> Path:
 
 def _report(ctx: PassContext, cfg, loaded, plan, outcome, prec, device: str, board: Path | None) -> None:
     history = outcome.history
-    artifacts = {"loss.png": "loss.png"}
-    plot(history, ctx.output_dir / "loss.png", f"{type(cfg).__name__.removesuffix('Config')} r={cfg.r}")
+    artifacts = {"loss.svg": "loss.svg"}
+    plot(history, ctx.output_dir / "loss.svg", f"{type(cfg).__name__.removesuffix('Config')} r={cfg.r}")
     if board is not None:
         target = ctx.output_dir / "tensorboard"
         if board != target:

@@ -11,6 +11,7 @@ from typing import Any
 
 from olivine.cache import Cache, digest
 from olivine.errors import OlivineError, PassError
+from olivine.memory import release_memory
 from olivine.models import ModelRef
 from olivine.passes import PassContext
 from olivine.plan import PlannedPass
@@ -108,6 +109,7 @@ def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress)
         shutil.rmtree(work, ignore_errors=True)
         raise PassError(f"passes.{item.key} ({item.type}) failed: {type(exc).__name__}: {exc}") from exc
     seconds = time.perf_counter() - started
+    release_memory()
     output = output.with_metadata(producer=item.type, pass_key=item.key)
     ctx.report["seconds"] = round(seconds, 3)
     stored = cache.commit(key, work, output, {"report": ctx.report, "pass": item.type, "seconds": seconds})

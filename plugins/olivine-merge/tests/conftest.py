@@ -12,19 +12,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
+from olivine.testing.fixtures import one_torch_thread, tiny  # noqa: E402,F401
+
 TARGETS = ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="session")
-def tiny() -> Path:
-    from olivine.testing import tiny_phi3
-
-    return tiny_phi3()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from typing import Any
 from olivine.cache import Cache, digest
 from olivine.errors import OlivineError, PassError
 from olivine.evaluators import EvalContext
+from olivine.memory import release_memory
 from olivine.models import ModelRef
 from olivine.plan import PlannedMetric
 from olivine.systems import System
@@ -53,6 +54,8 @@ def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_k
     except Exception as exc:
         raise PassError(f"metric {metric.name} ({metric.type}) failed on {model.path}: "
                         f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        release_memory()  # the evaluated model and its runtime are gone; later stages start lean
     result = dict(values)
     if ctx.report.get("notes"):
         result["_notes"] = ctx.report["notes"]

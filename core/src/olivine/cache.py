@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from olivine.errors import CacheLockTimeout
-from olivine.models import ModelRef, model_key
+from olivine.models import ModelRef, content_key, model_key
 
 LOCK_TIMEOUT_S = 24 * 3600
 
@@ -50,8 +50,6 @@ class Cache:
         return key
 
     def file_key(self, path: Path) -> str:
-        from olivine.models import content_key
-
         key = content_key(path, self._memo)
         self._write_memo()
         return key

@@ -70,16 +70,20 @@ def run_pass(item: PlannedPass, model: ModelRef, cache: Cache, data_configs: dic
     return PassResult(item.key, item.type, key, True, time.perf_counter() - started, output, meta.get("report", {}))
 
 
+def _context(item: PlannedPass, work: Path, cache: Cache, data_configs, workflow_dir: Path, **extra) -> PassContext:
+    return PassContext(output_dir=work, workflow_dir=workflow_dir, pass_key=item.key, data_configs=data_configs,
+                       accelerator=item.accelerator, cache_dir=cache.root,
+                       logger=logging.getLogger(f"olivine.pass.{item.key}"), **extra)
+
+
 def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path):
     """Dry run: a system that supports it writes what it would submit; nothing runs, nothing is cached."""
     work = cache.work_dir(key)
     report: dict[str, Any] = {"dry_run": True, "host": item.host.key}
     try:
         if item.host.supports_dry_run:
-            ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, pass_key=item.key, data_configs=data_configs,
-                              accelerator=item.accelerator, cache_dir=cache.root,
-                              logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=False,
-                              dry_run=dry_run / item.key)
+            ctx = _context(item, work, cache, data_configs, workflow_dir, show_progress=False,
+                           dry_run=dry_run / item.key)
             item.host.run_pass(item.instance, model, ctx)
             report["described_in"] = str(dry_run / item.key)
         else:
@@ -94,10 +98,8 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
 
 def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress):
     work = cache.work_dir(key)
-    ctx = PassContext(output_dir=work, workflow_dir=workflow_dir, pass_key=item.key, data_configs=data_configs,
-                      accelerator=item.accelerator, cache_dir=cache.root,
-                      logger=logging.getLogger(f"olivine.pass.{item.key}"), show_progress=show_progress,
-                      checkpoint_dir=cache.checkpoint_dir(key))
+    ctx = _context(item, work, cache, data_configs, workflow_dir, show_progress=show_progress,
+                   checkpoint_dir=cache.checkpoint_dir(key))
     log.info("%s (%s): running on %s", item.key, item.type, item.host.key)
     started = time.perf_counter()
     try:

@@ -19,6 +19,7 @@ from olivine.goals import annotate_stages, sub_metrics
 from olivine.models import ModelRef
 from olivine.output import publish
 from olivine.pass_runner import PassResult, run_pass
+from olivine.paths import resolve_path
 from olivine.plan import Plan, build_plan
 from olivine.plugins import Plugins, get_plugins
 from olivine.search import ChainRun, Search
@@ -104,8 +105,7 @@ def _fresh_dir(path: Path) -> Path:
 
 
 def _resolve(loaded: LoadedWorkflow, value: str) -> Path:
-    path = Path(value).expanduser()
-    return (path if path.is_absolute() else loaded.workflow_dir / path).resolve()
+    return resolve_path(value, loaded.workflow_dir).resolve()
 
 
 def _stage(name: str, model: ModelRef, metrics: dict[str, Any], result: PassResult | None = None) -> dict:

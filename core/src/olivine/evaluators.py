@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from olivine.component import Component, StrictConfig
 from olivine.models import ModelRef
 from olivine.passes import Accelerator, ValidationContext
+from olivine.paths import resolve_path
 from olivine.progress import Progress
 
 
@@ -28,8 +29,7 @@ class EvalContext:
     dry_run: Path | None = None
 
     def resolve_path(self, value: str | Path) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.workflow_dir / path)
+        return resolve_path(value, self.workflow_dir)
 
     def progress(self, total: int | None, description: str) -> Progress:
         return Progress(total, description, enabled=self.show_progress, logger=self.logger)

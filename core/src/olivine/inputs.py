@@ -9,6 +9,7 @@ from typing import Any
 from olivine.config.schema import InputModelConfig
 from olivine.errors import ConfigError
 from olivine.models import ModelRef
+from olivine.paths import resolve_path
 
 ONNX_TYPES = ("ONNXModel", "OnnxModel")
 HF_TYPES = ("HfModel", "HFModel", "PyTorchModel")
@@ -46,8 +47,7 @@ def find_in_hf_cache(repo_id: str) -> Path | None:
 
 
 def locate_model_path(value: str, workflow_dir: Path, path: str) -> Path:
-    local = Path(value).expanduser()
-    local = local if local.is_absolute() else workflow_dir / local
+    local = resolve_path(value, workflow_dir)
     if local.exists():
         return local.resolve()
     cached = find_in_hf_cache(value) if value.count("/") == 1 and not value.startswith((".", "/")) else None

@@ -11,6 +11,7 @@ from olivine.cache import Cache, digest
 from olivine.config.schema import DataConfig
 from olivine.inputs import is_resource_ref, model_ref_for
 from olivine.models import ModelRef
+from olivine.paths import resolve_path
 from olivine.plan import Plan
 from olivine.plugins import Plugins
 from olivine.resource_refs import resource_from
@@ -67,8 +68,7 @@ def _local_files(value: Any, plugins, cache, plan, path: str, wdir: Path) -> Any
     if is_resource_ref(value):
         return str(fetch(value, plugins, cache, plan, path))
     if isinstance(value, str):
-        local = Path(value).expanduser()
-        return str(local if local.is_absolute() else (wdir / local).resolve())
+        return str(resolve_path(value, wdir).resolve())
     if isinstance(value, list):
         return [_local_files(v, plugins, cache, plan, f"{path}[{i}]", wdir) for i, v in enumerate(value)]
     if isinstance(value, dict):

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 from olivine.component import Component, StrictConfig
 from olivine.models import ModelRef
+from olivine.paths import resolve_path
 from olivine.progress import Progress
 
 
@@ -38,8 +39,7 @@ class ValidationContext:
     azureml_client: dict[str, Any] | None = None
 
     def resolve_path(self, value: str | Path) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.workflow_dir / path)
+        return resolve_path(value, self.workflow_dir)
 
 
 @dataclass
@@ -60,8 +60,7 @@ class PassContext:
     dry_run: Path | None = None
 
     def resolve_path(self, value: str | Path) -> Path:
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else (self.workflow_dir / path)
+        return resolve_path(value, self.workflow_dir)
 
     def data_config(self, name: str) -> Any:
         return self.data_configs[name]

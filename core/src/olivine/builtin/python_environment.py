@@ -18,6 +18,7 @@ from olivine.errors import ConfigError, PassError
 from olivine.evaluators import EvalContext, Evaluator
 from olivine.models import ModelRef
 from olivine.passes import Pass, PassContext, ValidationContext
+from olivine.paths import resolve_path
 from olivine.runpass import eval_spec, pass_spec
 from olivine.systems import System, SystemConfig
 
@@ -41,9 +42,8 @@ class PythonEnvironment(System):
     Config = PythonEnvironmentConfig
 
     def interpreter(self, workflow_dir: Path | None = None) -> Path:
-        path = Path(self.config.python_environment_path).expanduser()
-        if workflow_dir is not None and not path.is_absolute():
-            path = workflow_dir / path
+        value = self.config.python_environment_path
+        path = resolve_path(value, workflow_dir) if workflow_dir is not None else Path(value).expanduser()
         if path.is_dir():
             for candidate in ("python", "python3", "python.exe", "Scripts/python.exe"):
                 if (path / candidate).exists():

@@ -20,6 +20,7 @@ from olivine.data.options import (
 from olivine.data.peek import peek, sliced_count, split_parts
 from olivine.errors import ConfigError
 from olivine.inputs import is_resource_ref
+from olivine.paths import resolve_path
 from olivine.suggest import did_you_mean
 
 KNOWN_CONTAINERS = ("HuggingfaceContainer",)
@@ -214,8 +215,7 @@ def _files_by_split(data_files: Any, workflow_dir: Path, path: str) -> dict[str,
 
 
 def _resolve(value: Any, workflow_dir: Path) -> Path:
-    local = Path(str(value)).expanduser()
-    return local if local.is_absolute() else workflow_dir / local
+    return resolve_path(str(value), workflow_dir)
 
 
 def _file_entries(files: Any, path: str):

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from olivine import ConfigError
+from olivine.paths import resolve_path
 
 from olivine_azureml.config import AzureMLConfig
 
@@ -105,5 +106,4 @@ def _requirement_name(requirement: str) -> str:
 
 
 def _resolve(value: str, workflow_dir: Path) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else workflow_dir / path
+    return resolve_path(value, workflow_dir)

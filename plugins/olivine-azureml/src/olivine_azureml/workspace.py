@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from olivine import ConfigError
+from olivine.paths import resolve_path
 
 from olivine_azureml.blobs import BlobLocation, account_url
 from olivine_azureml.config import AzureMLClientConfig
@@ -26,8 +27,7 @@ def workspace_ids(config: AzureMLClientConfig, workflow_dir: Path, path: str) ->
     ids = {"subscription_id": config.subscription_id, "resource_group": config.resource_group,
            "workspace_name": config.workspace_name}
     if config.aml_config_path:
-        file = Path(config.aml_config_path).expanduser()
-        file = file if file.is_absolute() else workflow_dir / file
+        file = resolve_path(config.aml_config_path, workflow_dir)
         if not file.is_file():
             raise ConfigError(f"{path}.aml_config_path", f"no workspace config file at {file}",
                               "download config.json from the workspace's overview page in Azure ML studio")

@@ -348,6 +348,8 @@ def _accuracy_metric_config(workflow: dict) -> dict | None:
                 metric = copy.deepcopy(metric)
                 for sub in metric.get("sub_types", []):
                     sub.pop("goal", None)
+                # One prompt at a time, as handwritten/evaluate.py generates: the same work for both.
+                metric.setdefault("user_config", {})["batch_size"] = 1
                 return metric
     return None
 

@@ -243,3 +243,14 @@ def test_a_workflow_evaluates_its_input_model_with_data_relative_to_the_config(t
     stage = outcome.run["stages"][0]
     assert stage["metrics"]["acc"]["accuracy_score"] == greedy_accuracy(trained)
     assert stage["goals_met"] is True
+
+
+def test_perplexity_on_onnx_genai_equals_the_hf_model(trained, genai_fp32):
+    """The fp32 export scores the same examples as the model it was built from, batched or not."""
+    data = tone_data("test")
+    on_hf = evaluate(Perplexity, hf(trained), ["perplexity", "loss"], data, max_samples=16, batch_size=4)
+    batched = evaluate(Perplexity, genai_fp32, ["perplexity", "loss"], data, max_samples=16, batch_size=8)
+    one_by_one = evaluate(Perplexity, genai_fp32, ["loss"], data, max_samples=16, batch_size=1)
+    assert batched["loss"] == pytest.approx(on_hf["loss"], rel=1e-4)
+    assert one_by_one["loss"] == pytest.approx(batched["loss"], rel=1e-6)
+    assert batched["perplexity"] == pytest.approx(math.exp(batched["loss"]))

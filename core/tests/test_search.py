@@ -227,3 +227,18 @@ def test_max_time_stops_drawing_candidates(tmp_path, fake_hf_model, plugins):
     search = run(write_workflow(tmp_path, workflow(fake_hf_model, passes, strategy)), plugins=plugins,
                  show_progress=False).run["search"]
     assert [c["params"] for c in search["candidates"]] == [{"knob.quality": 0.6}]
+
+
+def test_stop_when_goals_met_ends_the_search_at_the_first_candidate_meeting_them(tmp_path, fake_hf_model,
+                                                                                 plugins):
+    passes = {"knob": {"type": "Knob", "quality": [0.3, 0.6, 0.9, 0.7]}}
+    strategy = {**JOINT, "stop_when_goals_met": True}
+    search = run(write_workflow(tmp_path, workflow(fake_hf_model, passes, strategy)), plugins=plugins,
+                 show_progress=False).run["search"]
+    assert [c["params"] for c in search["candidates"]] == [{"knob.quality": 0.3}, {"knob.quality": 0.6}]
+    assert search["chosen"] == 1 and search["chosen_meets_goals"] is True
+    assert (tmp_path / "out" / "model" / "SCORE").read_text() == "0.6"
+    without_goal = workflow(fake_hf_model, passes, strategy, score_goal=None)
+    assert config_errors(tmp_path, without_goal, plugins) == [
+        "engine.search_strategy.stop_when_goals_met: no metric sub type has a goal to meet (give a sub type a goal, "
+        "or remove stop_when_goals_met)"]

@@ -129,6 +129,9 @@ def _search(loaded: LoadedWorkflow, passes: list[PlannedPass], metrics: list[Pla
     if not metrics:
         errors.add(ConfigError("engine.evaluator", "a search compares candidates by metrics: name an evaluator",
                                f"evaluators defined: {', '.join(loaded.config.evaluators) or 'none'}"))
+    elif strategy.stop_when_goals_met and not any(sub.goal for m in metrics for sub in m.config.sub_types):
+        errors.add(ConfigError("engine.search_strategy.stop_when_goals_met", "no metric sub type has a goal to meet",
+                               "give a sub type a goal, or remove stop_when_goals_met"))
     return strategy
 
 

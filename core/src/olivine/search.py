@@ -119,9 +119,16 @@ class Search:
             tried = []
             for params in self._grid(dims, count):
                 tried.append(self._evaluate({**fixed, **params}, step))
-                if self._out_of_time():
+                if self._goals_met(tried[-1]) or self._out_of_time():
                     break
         return best(tried, self.subs)
+
+    def _goals_met(self, candidate: Candidate) -> bool:
+        """``stop_when_goals_met``: the first candidate meeting every goal ends this search (step)."""
+        if self.strategy.stop_when_goals_met and candidate.goals_met:
+            log.info("search: candidate %d meets every goal; stopping (stop_when_goals_met)", candidate.index)
+            return True
+        return False
 
     def _out_of_time(self) -> bool:
         """``max_time`` (seconds) stops drawing candidates; the one running is always finished."""
@@ -156,7 +163,7 @@ class Search:
             candidate = self._evaluate({**fixed, **params}, step)
             tried[tuple(indexes)] = candidate
             study.tell(trial, _objective(candidate, self.subs))
-            if self._out_of_time():
+            if self._goals_met(candidate) or self._out_of_time():
                 break
         return list(tried.values())
 

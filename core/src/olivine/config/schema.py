@@ -90,6 +90,7 @@ class SearchStrategyConfig(StrictConfig):
     output_model_num: int | None = None
     max_iter: int | None = None
     max_time: float | None = None
+    stop_when_goals_met: bool = False
 
     @field_validator("execution_order")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from pydantic import Field
 
@@ -12,10 +13,10 @@ from olivine.models import ModelRef
 
 
 class Perplexity(BuiltinEvaluator):
-    """Eval loss and perplexity over the labelled tokens of a data config (hf, hf+adapter)."""
+    """Eval loss and perplexity over the labelled tokens of a data config (hf, hf+adapter, onnx-genai)."""
 
     name = "perplexity"
-    accepts = ("hf", "hf+adapter")
+    accepts = ("hf", "hf+adapter", "onnx-genai")
     sub_types = ("perplexity", "loss")
     higher_is_better = {"perplexity": False, "loss": False}
     needs_data = True
@@ -25,37 +26,23 @@ class Perplexity(BuiltinEvaluator):
         max_samples: int | None = Field(None, gt=0, description="evaluate the first N examples only")
 
     def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
+        from olivine.builtin.evaluators import token_loss
         from olivine.builtin.evaluators.runtime import open_runtime
         from olivine.data import training_examples
 
         runtime = open_runtime(model, ctx.accelerator, self.config.runtime_options())
-        examples, _ = training_examples(data_config(ctx), runtime.tokenizer)
+        summed_loss = token_loss.genai_summed_loss if model.format == "onnx-genai" else token_loss.hf_summed_loss
+        examples, _ = training_examples(data_config(ctx), token_loss.data_tokenizer(runtime, Path(model.path)))
         examples = examples[:self.config.max_samples]
         total_loss, total_tokens = 0.0, 0
         size = self.config.batch_size
         with ctx.progress(len(examples), f"{ctx.metric.name}: scoring") as bar:
             for start in range(0, len(examples), size):
                 batch = examples[start:start + size]
-                loss, tokens = _batch_loss(runtime, batch)
+                loss, tokens = summed_loss(runtime, batch)
                 total_loss, total_tokens = total_loss + loss, total_tokens + tokens
                 bar.update(len(batch))
         mean = total_loss / max(total_tokens, 1)
         ctx.note(f"{ctx.metric.name}: {total_tokens} labelled tokens in {len(examples)} examples")
         return only({"loss": mean, "perplexity": math.exp(min(mean, 700.0))}, requested(self, ctx))
 
-
-def _batch_loss(runtime, batch: list[dict]) -> tuple[float, int]:
-    """Summed next-token loss over labelled positions, and how many positions there were."""
-    torch = runtime.torch
-    width = max(len(ex["input_ids"]) for ex in batch)
-
-    def padded(key: str, fill: int):
-        return torch.tensor([ex[key] + [fill] * (width - len(ex[key])) for ex in batch], device=runtime.device)
-
-    ids, mask, labels = padded("input_ids", 0), padded("attention_mask", 0), padded("labels", -100)
-    with torch.inference_mode():
-        logits = runtime.model(input_ids=ids, attention_mask=mask).logits.float()
-    shifted = labels[:, 1:]
-    loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), shifted.reshape(-1),
-                                             ignore_index=-100, reduction="sum")
-    return float(loss), int((shifted != -100).sum())

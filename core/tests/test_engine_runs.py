@@ -103,3 +103,30 @@ def test_adapter_output_records_its_base(tmp_path, fake_hf_model, test_plugins):
     assert outcome.model.format == "hf+adapter"
     assert (tmp_path / "out" / "model" / "adapter_config.json").is_file()
     assert (tmp_path / "out" / "model" / "BASE_MODEL").read_text().strip() == str(fake_hf_model)
+
+
+def test_a_pass_decides_which_config_differences_miss_the_cache(tmp_path, fake_hf_model, test_plugins, logged):
+    """Pass.cache_config: a setting that cannot change the output (here a comment) keeps the cached result."""
+    from olivine_testpasses import Touch
+
+    class Commented(Touch):
+        name = "Commented"
+
+        class Config(Touch.Config):
+            comment: str = ""
+
+        def cache_config(self) -> dict:
+            return {key: value for key, value in super().cache_config().items() if key != "comment"}
+
+    test_plugins.passes.add(Commented, "engine-tests", "engine-tests", "0")
+    cfg = touch_workflow(fake_hf_model, labels=("a",))
+    cfg["passes"]["a"].update(type="Commented", comment="first try")
+    path = write_workflow(tmp_path, cfg)
+    run(path, plugins=test_plugins, show_progress=False)
+    cfg["passes"]["a"]["comment"] = "same settings, new words"
+    write_workflow(tmp_path, cfg)
+    assert [r.cache_hit for r in run(path, plugins=test_plugins, show_progress=False).passes] == [True]
+    cfg["passes"]["a"]["label"] = "z"
+    write_workflow(tmp_path, cfg)
+    assert [r.cache_hit for r in run(path, plugins=test_plugins, show_progress=False).passes] == [False]
+    assert run_log(logged) == ["a", "z"]

@@ -31,7 +31,7 @@ class PassResult:
 
 
 def pass_cache_key(item: PlannedPass, input_key: str, data_keys: dict[str, str]) -> str:
-    config = item.instance.config.model_dump(mode="json")
+    config = item.instance.cache_config()
     used_data = sorted(name for name in data_keys if _mentions(config, name))
     return digest({
         "input": input_key, "pass": item.type, "config": config, "version": item.version,

@@ -91,5 +91,13 @@ class Pass(Component):
         """Format this pass produces from ``input_format`` (override when it depends on config)."""
         return self.produces
 
+    def cache_config(self) -> dict[str, Any]:
+        """The config as it keys this pass's output in the cache: configs that mean the same give equal dicts.
+
+        The validated config already has defaults filled in and Olive's option names mapped to field
+        names; override when a field keeps the user's own spelling (old TrainingArguments names).
+        """
+        return self.config.model_dump(mode="json")
+
     def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
         raise NotImplementedError(f"{type(self).__name__}.run")

@@ -111,6 +111,19 @@ def test_old_training_arg_names_map_to_current_ones_with_a_note():
     assert again.training_args.notes() == args.notes() and again == config
 
 
+def test_old_and_current_training_arg_names_share_a_cache_key():
+    """Renaming evaluation_strategy to eval_strategy, as the run's note suggests, keeps the cached adapter."""
+    def cache_config(training_args: dict) -> dict:
+        return LoRA(LoRA.parse_config({"train_data_config": "d", "training_args": training_args}, "p")).cache_config()
+
+    old = cache_config({"evaluation_strategy": "steps", "per_gpu_train_batch_size": 2, "learning_rate": 1e-3})
+    current = cache_config({"eval_strategy": "steps", "per_device_train_batch_size": 2, "learning_rate": 1e-3})
+    assert old == current
+    assert cache_config({"eval_strategy": "steps", "per_device_train_batch_size": 2, "learning_rate": 2e-3}) != current
+    assert QLoRA(QLoRA.parse_config({"train_data_config": "d", "training_args": {"no_cuda": True}}, "p")).cache_config(
+    )["training_args"] == {"use_cpu": True}
+
+
 def test_olive_and_current_names_are_the_same_setting():
     olive = QLoRA.parse_config({"train_data_config": "d", "lora_r": 8, "lora_alpha": 16}, "p")
     current = QLoRA.parse_config({"train_data_config": "d", "r": 8, "alpha": 16}, "p")

@@ -10,6 +10,7 @@ from olivine.suggest import did_you_mean
 
 from olivine_lora import architectures
 from olivine_lora.config import LoRAConfig, QLoRAConfig
+from olivine_lora.training_args import normalize
 
 
 class LoRA(Pass):
@@ -41,6 +42,12 @@ class LoRA(Pass):
             kind = architectures.model_type(ctx.input_model.path)
             errors.extend(target_name_errors(cfg.target_modules, kind, ctx.path))
         return errors
+
+    def cache_config(self) -> dict:
+        """training_args by current names: renaming evaluation_strategy to eval_strategy keeps the cached adapter."""
+        config = self.config.model_dump(mode="json")
+        config["training_args"] = normalize(config["training_args"])[0]
+        return config
 
     def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
         from olivine_lora.run import run_lora

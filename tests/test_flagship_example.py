@@ -66,6 +66,9 @@ def test_workflow_fine_tunes_merges_and_exports_an_int4_model_meeting_the_goal(e
     int4 = report["builder"]["metrics"]
     assert int4["latency"]["avg"] > 0 and int4["latency"]["tokens_per_second"] > 0
     assert int4["size"]["bytes"] < report["merge"]["metrics"]["size"]["bytes"]
+    perplexity = {name: stage["metrics"]["perplexity"]["perplexity"] for name, stage in report.items()}
+    assert perplexity["merge"] < perplexity["input_model"] / 5
+    assert perplexity["builder"] == pytest.approx(perplexity["merge"], rel=0.05)  # what int4 costs
     model = example / "out" / "model"
     assert {"genai_config.json", "model.onnx", "tokenizer.json"} <= {p.name for p in model.iterdir()}
     assert (example / "out" / "lora-loss.svg").is_file()

@@ -69,7 +69,11 @@ def _genai_group_loss(runtime, ids: list[list[int]], labels: list[list[int]]) ->
     params.set_search_options(max_length=len(ids[0]), batch_size=len(ids))
     generator = og.Generator(runtime.model, params)
     generator.append_tokens(np.asarray(ids, dtype=np.int32))
-    logits = np.asarray(generator.get_output("logits"), dtype=np.float64)[:, :-1]
+    logits = np.asarray(generator.get_output("logits"), dtype=np.float64)
+    if logits.shape[1] != len(ids[0]):
+        raise ValueError(f"the model returns logits for {logits.shape[1]} of {len(ids[0])} positions; perplexity "
+                         "needs every position's (build it without slicing logits to the last token)")
+    logits = logits[:, :-1]
     targets = np.asarray(labels, dtype=np.int64)[:, 1:]
     scored = targets != IGNORED
     peak = logits.max(axis=-1, keepdims=True)

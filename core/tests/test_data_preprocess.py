@@ -96,6 +96,18 @@ def test_corpus_join_old_and_current_spellings_give_the_same_blocks(tmp_path, to
     assert all(ex["labels"] == ex["input_ids"] for ex in old_train)
 
 
+def test_without_an_attention_mask_padding_is_attended_as_in_olive(tmp_path, tokenizer):
+    text = tmp_path / "tones.txt"
+    text.write_text("".join(f"{r['phrase']}\n" for r in ROWS))
+    pre = {"text_cols": ["text"], "strategy": "join", "max_seq_len": 16, "pad_to_max_len": True}
+    masked, _ = training_examples(data(text, pre, data_name="text"), tokenizer)
+    unmasked, _ = training_examples(data(text, {**pre, "use_attention_mask": False}, data_name="text"), tokenizer)
+    short = masked[-1]
+    assert 0 in short["attention_mask"] and short["labels"][-1] == -100
+    assert unmasked[-1]["attention_mask"] == [1] * 16
+    assert [ex["input_ids"] for ex in unmasked] == [ex["input_ids"] for ex in masked]
+
+
 def test_line_by_line_from_parquet_pads_to_max_len(tmp_path, tokenizer):
     from datasets import Dataset
 

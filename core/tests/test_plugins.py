@@ -158,6 +158,19 @@ def test_a_plugin_that_fails_to_import_is_recorded_and_the_others_load(site, mon
         "plugin broken (olivine-broken) failed: ImportError: needs the vendor SDK 4.2"]
 
 
+def test_plugins_left_out_of_the_selection_are_not_even_imported(site, monkeypatch):
+    site.add("olivine-good", "good", GOOD_HOOKS)
+    site.add("olivine-broken", "broken", "raise ImportError('needs the vendor SDK 4.2')\n")
+    site.add("olivine-noisy", "noisy", "import sys\nsys.modules['olivine_noisy_was_imported'] = sys\n")
+    _only(monkeypatch, "good")
+
+    plugins = load_plugins()
+
+    assert "good" in [info.name for info in plugins.infos] and plugins.failures() == []
+    assert "olivine_broken_hooks" not in sys.modules and "olivine_noisy_hooks" not in sys.modules
+    assert "olivine_noisy_was_imported" not in sys.modules
+
+
 def test_a_misspelled_hook_name_is_a_recorded_failure_not_a_crash(site, monkeypatch):
     site.add("olivine-typo", "typo", """\
         from olivine import Pass, hookimpl

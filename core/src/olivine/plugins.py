@@ -149,16 +149,17 @@ def load_plugins() -> Plugins:
 
 def _entry_point_modules():
     """Yield (entry point, module or None, error or None) for the selected entry points."""
-    from stevedore import ExtensionManager
+    from stevedore import ExtensionManager, NamedExtensionManager
 
     # stevedore memoizes a namespace for the whole process; a reload must see packages added since.
     ExtensionManager.ENTRY_POINT_CACHE.pop(ENTRY_POINT_GROUP, None)
     failures: list[tuple[Any, Exception]] = []
-    manager = ExtensionManager(
-        namespace=ENTRY_POINT_GROUP, invoke_on_load=False,
-        on_load_failure_callback=lambda _mgr, ep, err: failures.append((ep, err)),
-    )
+    options = {"namespace": ENTRY_POINT_GROUP, "invoke_on_load": False,
+               "on_load_failure_callback": lambda _mgr, ep, err: failures.append((ep, err))}
     wanted = selected_plugins()
+    # With a selection, the other plugins are not even imported: a broken or slow one cannot interfere.
+    manager = ExtensionManager(**options) if wanted is None else NamedExtensionManager(names=sorted(wanted),
+                                                                                        **options)
     for ext in manager.extensions:
         if wanted is None or ext.name in wanted:
             yield ext.entry_point, ext.plugin, None

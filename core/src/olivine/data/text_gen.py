@@ -115,7 +115,7 @@ def _sequence(ids: list[int], labels: list[int], pre: PreProcessOptions, tokeniz
         pad = size - len(ids)
         ids += [pad_id(tokenizer)] * pad
         labels += [IGNORE] * pad
-        mask += [0] * pad
+        mask += [0 if pre.use_attention_mask else 1] * pad  # false: attend to padding too, as Olive does
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 

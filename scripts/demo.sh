@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 EXAMPLE=examples/phi3-emotion
 export HF_HUB_OFFLINE=1
-.venv/bin/python -m olivine.testing make-tiny-phi3 --output "$EXAMPLE/models/tiny-phi3"
+.venv/bin/python -m olivine.testing make-tiny-phi3 --output "$EXAMPLE/models/tiny-phi3" --data "$EXAMPLE/data"
 .venv/bin/olivine run --config "$EXAMPLE/workflow.json"
 if [ -f "$EXAMPLE/predict.py" ]; then
   .venv/bin/python "$EXAMPLE/predict.py" "$EXAMPLE/out/model"

@@ -7,15 +7,15 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.olivine-setup-stamp
 plugins=$(ls -d plugins/*/ 2>/dev/null | sed 's#/$##' | while read -r p; do [ -f "$p/pyproject.toml" ] && echo "$p"; done)
-want=$(cat core/pyproject.toml $(for p in $plugins; do echo "$p/pyproject.toml"; done) scripts/setup.sh | sha256sum | cut -c1-16)
+want=$(cat core/pyproject.toml $(for p in $plugins; do echo "$p/pyproject.toml"; done) scripts/setup.sh scripts/install_cpu_torch.sh | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
 $PIP install --upgrade pip
-# The CPU wheel of torch first: a bare requirement would pull a multi-GB CUDA build.
-$PIP install "torch==2.13.0"
+# torch's CPU build first, so that nothing later pulls the multi-GB CUDA build.
+./scripts/install_cpu_torch.sh "$VENV/bin/python"
 editable=(-e "core[hf,search]")
 for p in $plugins; do
   # Every optional feature of each plugin (QLoRA's bitsandbytes, tensorboard), test-only extras aside.

@@ -9,7 +9,7 @@ python="${PYTHON:-python3}"
 
 "$python" -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip
-"$venv/bin/pip" install --quiet "torch==2.13.0"
+"$here/../../scripts/install_cpu_torch.sh" "$venv/bin/python"
 "$venv/bin/pip" install --quiet -r "$here/requirements.txt"
 "$venv/bin/python" - <<'PY'
 import importlib.metadata as md

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -78,3 +79,16 @@ def test_command_line_writes_the_cached_model(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert (out / "model.safetensors").read_bytes() == (tiny_phi3() / "model.safetensors").read_bytes()
+
+
+def test_command_line_takes_the_data_folder_when_olivine_is_not_installed_from_a_checkout(tmp_path):
+    """A non-editable install cannot find the examples folder: --data names it, else a one-line error."""
+    data = tmp_path / "data"
+    shutil.copytree(tone_data_dir(), data)
+    env = {**os.environ, "OLIVINE_TONE_DATA": str(tmp_path / "nowhere")}
+    command = [sys.executable, "-m", "olivine.testing", "make-tiny-phi3", "--output", str(tmp_path / "tiny")]
+    missing = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert missing.returncode == 2 and "--data" in missing.stderr and "Traceback" not in missing.stderr
+    given = subprocess.run([*command, "--data", str(data)], capture_output=True, text=True, env=env, check=False)
+    assert given.returncode == 0, given.stderr
+    assert (tmp_path / "tiny" / "model.safetensors").read_bytes() == (tiny_phi3() / "model.safetensors").read_bytes()

@@ -62,11 +62,11 @@ def make_tiny_phi3(
     return out
 
 
-def tone_texts() -> list[str]:
+def tone_texts(data_dir: str | os.PathLike | None = None) -> list[str]:
     """What the tiny model's tokenizer learns from: the tone phrases, labels and prompt format."""
     texts = [PROMPT_TEMPLATE, COMPLETION_TEMPLATE, *TONES]
     for split in ("train", "test"):
-        for row in load_tone_rows(split):
+        for row in load_tone_rows(split, data_dir):
             texts.append(PROMPT_TEMPLATE.format(phrase=row["phrase"]) + COMPLETION_TEMPLATE.format(tone=row["tone"]))
     return texts
 

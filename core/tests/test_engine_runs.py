@@ -130,3 +130,36 @@ def test_a_pass_decides_which_config_differences_miss_the_cache(tmp_path, fake_h
     write_workflow(tmp_path, cfg)
     assert [r.cache_hit for r in run(path, plugins=test_plugins, show_progress=False).passes] == [False]
     assert run_log(logged) == ["a", "z"]
+
+
+def test_a_copied_workflow_folder_keeps_its_cache_and_data_counts_by_content(tmp_path, fake_hf_model, test_plugins,
+                                                                            logged):
+    """Data files key the cache by their content, not their absolute path."""
+    import shutil
+
+    from olivine_testpasses import Touch
+
+    class Reads(Touch):
+        name = "Reads"
+
+        class Config(Touch.Config):
+            data: str = "rows"
+
+    test_plugins.passes.add(Reads, "engine-tests", "engine-tests", "0")
+    first = tmp_path / "first"
+    (first / "data").mkdir(parents=True)
+    (first / "data" / "rows.jsonl").write_text('{"text": "a"}\n{"text": "b"}\n')
+    cfg = touch_workflow(fake_hf_model, labels=("a",))
+    cfg["passes"]["a"]["type"] = "Reads"
+    cfg["data_configs"] = [{"name": "rows", "type": "HuggingfaceContainer",
+                            "load_dataset_config": {"data_name": "json", "data_files": "data/rows.jsonl"},
+                            "pre_process_data_config": {"text_cols": ["text"]}}]
+    run(write_workflow(first, cfg), plugins=test_plugins, show_progress=False)
+    second = tmp_path / "second"
+    shutil.copytree(first, second)
+    assert [r.cache_hit for r in run(second / "workflow.json", plugins=test_plugins, show_progress=False).passes] == [
+        True]
+    (second / "data" / "rows.jsonl").write_text('{"text": "c"}\n')
+    assert [r.cache_hit for r in run(second / "workflow.json", plugins=test_plugins, show_progress=False).passes] == [
+        False]
+    assert run_log(logged) == ["a", "a"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,11 @@ def data_configs(plan: Plan, plugins: Plugins, cache: Cache) -> tuple[dict[str, 
             files_key = _files_key(load["data_files"], cache)
         local = data.model_copy(update={"load_dataset_config": load})
         configs[data.name] = local
-        keys[data.name] = digest({"config": local.model_dump(mode="json", exclude={"name"}), "files": files_key})
+        # Files count by content, not by where they are: a moved or copied workflow folder keeps its cache.
+        identity = local.model_dump(mode="json", exclude={"name"})
+        if files_key is not None:
+            identity["load_dataset_config"]["data_files"] = files_key
+        keys[data.name] = digest({"config": identity})
     return configs, keys
 
 
@@ -79,7 +84,11 @@ def _local_files(value: Any, plugins, cache, plan, path: str, wdir: Path) -> Any
 def _files_key(value: Any, cache: Cache) -> Any:
     if isinstance(value, str):
         path = Path(value)
-        return cache.file_key(path) if path.exists() else value
+        if path.exists():
+            return cache.file_key(path)
+        if any(c in value for c in "*?["):  # a pattern stands for the files it matches
+            return [cache.file_key(Path(f)) for f in sorted(glob.glob(value, recursive=True))]
+        return value
     if isinstance(value, list):
         return [_files_key(v, cache) for v in value]
     if isinstance(value, dict):

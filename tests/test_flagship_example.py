@@ -63,6 +63,8 @@ def test_workflow_fine_tunes_merges_and_exports_an_int4_model_meeting_the_goal(e
     assert accuracy(report["input_model"]) < 0.5
     for name in ("lora", "merge", "builder"):
         assert accuracy(report[name]) >= 0.9, name
+    assert accuracy(report["merge"]) == accuracy(report["lora"])  # merging is exact
+    assert abs(accuracy(report["builder"]) - accuracy(report["merge"])) <= 1 / 96 + 1e-9  # int4: one answer at most
     int4 = report["builder"]["metrics"]
     assert int4["latency"]["avg"] > 0 and int4["latency"]["tokens_per_second"] > 0
     assert int4["size"]["bytes"] < report["merge"]["metrics"]["size"]["bytes"]

@@ -172,3 +172,27 @@ def test_unknown_pass_type_mentions_a_plugin_that_failed_to_load(tmp_path, fake_
     assert result.stderr.strip().splitlines()[-1] == (
         "error: passes.a.type: unknown pass type 'VendorQuantize' (not installed, or provided by a plugin that "
         "failed to load: olivine_missing_vendor.hooks (local); see olivine plugins)")
+
+
+def test_every_evaluator_is_checked_once_used_or_not(tmp_path, fake_hf_model, test_plugins):
+    cfg = touch_workflow(fake_hf_model, labels=("a", "b"))
+    metric = {"name": "m", "type": "size", "sub_types": [{"name": "bytes"}]}
+    cfg["evaluators"] = {
+        "used": {"metrics": [{**metric, "type": "sise"}]},
+        "unused": {"metrics": [{**metric, "sub_types": [{"name": "bytes", "goal": {"type": "thresold", "value": 1}}]}]},
+    }
+    cfg["engine"]["evaluator"] = "used"
+    for key in ("a", "b"):
+        cfg["passes"][key]["evaluator"] = "used"
+    lines = errors_of(write_workflow(tmp_path, cfg))
+    assert [line for line in lines if line.startswith("evaluators.used.")] == [
+        "evaluators.used.metrics[0].type: unknown evaluator type 'sise' (did you mean size?)"]
+    assert any(line.startswith("evaluators.unused.metrics[0].sub_types[0].goal.type: ") for line in lines)
+
+
+def test_olive_pass_flows_are_refused_by_name(tmp_path, fake_hf_model, test_plugins):
+    cfg = touch_workflow(fake_hf_model, labels=("a", "b"))
+    cfg["pass_flows"] = [["a"], ["a", "b"]]
+    assert errors_of(write_workflow(tmp_path, cfg)) == [
+        "pass_flows: not supported by olivine (passes run in the order written; write one workflow per flow (they "
+        "share the cache))"]

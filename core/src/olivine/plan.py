@@ -110,8 +110,11 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
                              azureml_client=cfg.azureml_client,
                              input_model=ModelRef(format=fmt, path=input_path) if input_path else None)
     passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
-    evaluator_name, metrics = _metrics(loaded, plugins, vctx, errors)
-    _pass_metrics(loaded, plugins, passes, vctx, errors)
+    # Every evaluator is checked, used or not, and once: an error is one line however many refer to it.
+    planned = {name: _planned_metrics(name, evaluator, plugins, vctx, errors)
+               for name, evaluator in cfg.evaluators.items()}
+    evaluator_name, metrics = _metrics(loaded, planned, errors)
+    _pass_metrics(loaded, planned, passes, errors)
     evaluated = _evaluated_formats(loaded, fmt, passes, metrics)
     for system in {id(s): s for s in [host, target, *systems.values()] if s}.values():
         errors.run(system.check, ValidationContext(**{**vctx.__dict__,
@@ -251,10 +254,10 @@ def _chain_hint(current: str, accepts: tuple[str, ...]) -> str | None:
     return None
 
 
-def _metrics(loaded, plugins, vctx, errors) -> tuple[str | None, list[PlannedMetric]]:
+def _metrics(loaded, planned: dict[str, list[PlannedMetric]], errors) -> tuple[str | None, list[PlannedMetric]]:
     name = loaded.config.engine.evaluator
     evaluator = _named_evaluator(loaded, name, "engine.evaluator", errors)
-    return name, _planned_metrics(name, evaluator, plugins, vctx, errors) if evaluator else []
+    return name, planned[name] if evaluator else []
 
 
 def _named_evaluator(loaded, name: str | None, path: str, errors: _Collector) -> EvaluatorConfig | None:
@@ -268,13 +271,13 @@ def _named_evaluator(loaded, name: str | None, path: str, errors: _Collector) ->
     return evaluators[name]
 
 
-def _pass_metrics(loaded, plugins, passes: list[PlannedPass], vctx, errors) -> None:
+def _pass_metrics(loaded, planned: dict[str, list[PlannedMetric]], passes: list[PlannedPass], errors) -> None:
     """A pass entry's own ``evaluator`` evaluates that pass's output (per-stage reports)."""
     for item in passes:
         name = loaded.config.passes[item.key].evaluator
         evaluator = _named_evaluator(loaded, name, f"passes.{item.key}.evaluator", errors)
         if evaluator is not None:
-            item.metrics = _planned_metrics(name, evaluator, plugins, vctx, errors)
+            item.metrics = planned[name]
 
 
 def _planned_metrics(name: str, evaluator: EvaluatorConfig, plugins, vctx, errors) -> list[PlannedMetric]:

@@ -163,6 +163,7 @@ class WorkflowConfig(StrictConfig):
     passes: dict[str, PassEntry] = Field(default_factory=dict)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     azureml_client: dict[str, Any] | None = None
+    pass_flows: list[list[str]] | None = None  # Olive's; refused by name (config.unsupported)
 
     def data_config(self, name: str) -> DataConfig | None:
         return next((d for d in self.data_configs if d.name == name), None)

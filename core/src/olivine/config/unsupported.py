@@ -17,6 +17,10 @@ def unsupported_settings(config: WorkflowConfig) -> list[ConfigError]:
     if engine.packaging_config is not None:
         errors.append(ConfigError("engine.packaging_config", "not supported by olivine",
                                   "the output dir's model/ folder is the deployable model"))
+    if config.pass_flows:
+        errors.append(ConfigError("pass_flows", "not supported by olivine",
+                                  "passes run in the order written; write one workflow per flow (they share the "
+                                  "cache)"))
     model = config.input_model
     if model.model_attributes:
         errors.append(ConfigError("input_model.model_attributes", "not supported by olivine",

@@ -133,3 +133,30 @@ def test_validation_imports_no_data_library(tmp_path, fake_hf_model, tone_file):
     assert out.stdout.splitlines() == [
         "data_configs[0].pre_process_data_config.text_cols[1]: no column 'tonee' of the data (columns: phrase, tone) "
         "(did you mean tone?)", "[]"]
+
+
+def test_parquet_files_and_file_patterns_are_checked_before_any_work(tmp_path, fake_hf_model, tone_file):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"phrase": ["a", "b"], "tone": ["joy", "fear"]}), str(tmp_path / "tones.parquet"))
+    parquet = {"name": "p", "type": "HuggingfaceContainer",
+               "load_dataset_config": {"data_name": "parquet", "data_files": str(tmp_path / "tones.parquet")},
+               "pre_process_data_config": {"prompt_template": PROMPT, "completion_template": "{tones}"}}
+    empty = {**parquet, "name": "e", "load_dataset_config": {**parquet["load_dataset_config"], "split": "train[:0%]"},
+             "pre_process_data_config": {"text_cols": ["phrase"]}}
+    (tmp_path / "parts").mkdir()
+    for part in ("a", "b"):
+        (tmp_path / "parts" / f"{part}.jsonl").write_text(tone_file.read_text())
+    pattern = {**current(tone_file, text_cols=["phrase", "tonee"]), "name": "g"}
+    pattern["load_dataset_config"]["data_files"] = "parts/*.jsonl"
+    nothing = {**current(tone_file, text_cols=["phrase"]), "name": "n"}
+    nothing["load_dataset_config"] = {**nothing["load_dataset_config"], "data_files": "missing/*.jsonl"}
+    assert errors_of(tmp_path, workflow(fake_hf_model, [parquet, empty, pattern, nothing])) == [
+        "data_configs[0].pre_process_data_config.completion_template: placeholder {tones} is not a column of the data "
+        "(columns: phrase, tone) (did you mean tone?)",
+        "data_configs[1].load_dataset_config.split: split 'train[:0%]' selects no rows",
+        "data_configs[2].pre_process_data_config.text_cols[1]: no column 'tonee' of the data (columns: phrase, tone) "
+        "(did you mean tone?)",
+        f"data_configs[3].load_dataset_config.data_files: no data file matches {tmp_path}/missing/*.jsonl",
+    ]

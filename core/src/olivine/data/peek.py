@@ -1,7 +1,8 @@
-"""Read the columns and row count of small local data files with the standard library only.
+"""Read the columns and row count of local data files cheaply: text formats with the standard library,
+parquet from its footer (pyarrow, which datasets brings).
 
 Plan validation uses this to find a missing column or an empty split in well under a second; files
-it cannot read cheaply (parquet, huge JSON arrays) return None and are checked when loaded.
+it cannot read cheaply (huge JSON arrays, parquet without pyarrow) return None and are checked when loaded.
 """
 
 from __future__ import annotations
@@ -32,9 +33,20 @@ def peek(path: Path, builder: str | None) -> Peek | None:
             return _peek_csv(path, "\t" if suffix == ".tsv" else ",")
         if builder == "json" or suffix in (".json", ".jsonl"):
             return _peek_json(path)
+        if builder == "parquet" or suffix == ".parquet":
+            return _peek_parquet(path)
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     return None
+
+
+def _peek_parquet(path: Path) -> Peek | None:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return None
+    parquet = pq.ParquetFile(path)
+    return Peek(list(parquet.schema_arrow.names), parquet.metadata.num_rows)
 
 
 def _count_lines(path: Path) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,10 @@ def _load_errors(load: LoadOptions, path: str, workflow_dir: Path) -> list[Confi
         if is_resource_ref(value):
             continue
         local = _resolve(value, workflow_dir)
-        if not local.exists() and not any(ch in str(value) for ch in "*?["):
+        if _is_pattern(value):
+            if not _matches(local):
+                errors.append(ConfigError(sub_path, f"no data file matches {local}"))
+        elif not local.exists():
             errors.append(ConfigError(sub_path, f"data file not found: {local}"))
     return errors
 
@@ -196,7 +200,7 @@ def _template_fields(template: str | None, path: str, errors: list[ConfigError])
 
 
 def _files_by_split(data_files: Any, workflow_dir: Path, path: str) -> dict[str, list[tuple[str, Path]]] | None:
-    """Local files per split name, as ``datasets`` names them; None when a file is remote or a pattern."""
+    """Local files per split name, as ``datasets`` names them (patterns expanded); None when one is remote."""
     if isinstance(data_files, dict) and "type" not in data_files:
         groups = {split: list(_file_entries(value, f"{path}.{split}")) for split, value in data_files.items()}
     elif data_files is not None:
@@ -207,11 +211,23 @@ def _files_by_split(data_files: Any, workflow_dir: Path, path: str) -> dict[str,
     for split, entries in groups.items():
         files = []
         for sub_path, value in entries:
-            if is_resource_ref(value) or any(ch in str(value) for ch in "*?["):
+            if is_resource_ref(value):
                 return None
-            files.append((sub_path, _resolve(value, workflow_dir)))
+            local = _resolve(value, workflow_dir)
+            if _is_pattern(value):
+                files.extend((sub_path, match) for match in _matches(local))
+            else:
+                files.append((sub_path, local))
         resolved[split] = files
     return resolved
+
+
+def _is_pattern(value: Any) -> bool:
+    return any(ch in str(value) for ch in "*?[")
+
+
+def _matches(pattern: Path) -> list[Path]:
+    return [Path(p) for p in sorted(glob.glob(str(pattern), recursive=True)) if Path(p).is_file()]
 
 
 def _resolve(value: Any, workflow_dir: Path) -> Path:

@@ -163,3 +163,23 @@ def test_a_copied_workflow_folder_keeps_its_cache_and_data_counts_by_content(tmp
     assert [r.cache_hit for r in run(second / "workflow.json", plugins=test_plugins, show_progress=False).passes] == [
         False]
     assert run_log(logged) == ["a", "a"]
+
+
+def test_objects_frozen_between_passes_are_handed_back_to_the_collector(tmp_path, fake_hf_model, test_plugins,
+                                                                        monkeypatch):
+    """release_memory freezes what survives a pass (faster collections); run() thaws it for its caller."""
+    import gc
+
+    import olivine.pass_runner as pass_runner
+    from olivine.memory import release_memory
+
+    frozen_during: list[int] = []
+
+    def watched():
+        release_memory()
+        frozen_during.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(pass_runner, "release_memory", watched)
+    run(write_workflow(tmp_path, touch_workflow(fake_hf_model)), show_progress=False)
+    assert len(frozen_during) == 3 and all(count > 0 for count in frozen_during)
+    assert gc.get_freeze_count() == 0

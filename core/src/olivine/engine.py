@@ -16,6 +16,7 @@ from olivine.cache import Cache
 from olivine.config.loader import LoadedWorkflow, load_workflow
 from olivine.evaluation import evaluate_model
 from olivine.goals import annotate_stages, sub_metrics
+from olivine.memory import thaw
 from olivine.models import ModelRef
 from olivine.output import publish
 from olivine.pass_runner import PassResult, run_pass
@@ -46,6 +47,13 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
         show_progress: bool = True, dry_run: bool = False) -> RunOutcome:
     """Run a workflow. ``dry_run``: systems that support it write what they would submit under
     ``<output dir>/dry-run/``; nothing else runs, nothing is cached, the previous output stays."""
+    try:
+        return _run(config_file, output_dir, plugins, show_progress, dry_run)
+    finally:
+        thaw()
+
+
+def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -> RunOutcome:
     started = time.perf_counter()
     plugins = plugins or get_plugins()
     loaded = load_workflow(config_file)

@@ -18,7 +18,7 @@ HERE = Path(__file__).resolve().parent
 
 # name -> (arguments, arguments with --quick, needs CUDA)
 BENCHMARKS: dict[str, tuple[list[str], list[str], bool]] = {
-    "core_cli": ([], [], False),
+    "core_cli": ([], ["--skip-flagship"], False),
     "lora_speed": ([], ["--tiny-steps", "50", "--mini-steps", "3"], False),
     "merge_build_speed": ([], ["--models", "tiny"], False),
     "head_to_head": ([], ["--steps", "40"], False),

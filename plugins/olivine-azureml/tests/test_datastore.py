@@ -68,6 +68,17 @@ def test_a_connection_string_skips_the_workspace_and_stays_out_of_the_cache_key(
     assert "AccountKey" not in repr(resource.config)
 
 
+def test_a_sas_token_stays_out_of_the_cache_key_and_the_config_repr():
+    """The identity is written to the cache folder; a SAS URL's token must not be. (No storage call.)"""
+    sas = "https://acct.blob.core.windows.net/?sv=2022-11-02&sig=SECRETSIG"
+    resource = datastore({"relative_path": "data/train.jsonl", "container_name": "c", "account_url": sas})
+    renewed = datastore({"relative_path": "data/train.jsonl", "container_name": "c",
+                         "account_url": sas.replace("SECRETSIG", "OTHERSIG")})
+    assert "SECRETSIG" not in resource.identity() and "SECRETSIG" not in repr(resource.config)
+    assert "acct.blob.core.windows.net" in resource.identity()
+    assert resource.identity() == renewed.identity()
+
+
 def test_an_azureml_uri_as_data_files_in_a_workflow(azurite, fake_workspace, workflow, tmp_path, train_file):
     upload_tree(azurite.container_client(), train_file, "tone")
     config = workflow({"scale": {"type": "ScaleWeights", "train_data_config": "tone_train"}}, engine={"host": None})

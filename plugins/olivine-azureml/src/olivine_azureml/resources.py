@@ -19,8 +19,8 @@ class DatastoreConfig(StrictConfig):
     datastore_name: str = Field(default=DEFAULT_DATASTORE, description="datastore of the workspace")
     relative_path: str = Field(description="path in the datastore: a blob becomes a file, a prefix a folder")
     account_url: str | None = Field(
-        default=None, description="storage account URL (a SAS URL, or read with your identity), instead of the "
-                                  "workspace lookup; needs container_name")
+        default=None, repr=False, description="storage account URL (a SAS URL, or read with your identity), "
+                                              "instead of the workspace lookup; needs container_name")
     container_name: str | None = Field(
         default=None, description="blob container, with account_url or connection_string")
     connection_string: str | None = Field(
@@ -64,7 +64,8 @@ class AzureMLDatastore(Resource):
         if self.uri:
             return self.uri
         cfg = self.config
-        return json.dumps({"datastore": cfg.datastore_name, "path": cfg.relative_path, "account": cfg.account_url,
+        return json.dumps({"datastore": cfg.datastore_name, "path": cfg.relative_path,
+                           "account": _without_query(cfg.account_url),
                            "container": cfg.container_name,
                            "workspace": _workspace_key(cfg.azureml_client)}, sort_keys=True)
 
@@ -147,3 +148,13 @@ def _workspace_key(client: AzureMLClientConfig | None) -> list | None:
 
 class ResourceFetchError(OlivineError):
     """An AzureML resource could not be downloaded (nothing at the path, no access)."""
+
+
+def _without_query(url: str | None) -> str | None:
+    """The account, not its SAS token: the identity is written to the cache, and a new token is the same data."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))

@@ -183,3 +183,14 @@ def test_objects_frozen_between_passes_are_handed_back_to_the_collector(tmp_path
     run(write_workflow(tmp_path, touch_workflow(fake_hf_model)), show_progress=False)
     assert len(frozen_during) == 3 and all(count > 0 for count in frozen_during)
     assert gc.get_freeze_count() == 0
+
+
+def test_a_dry_run_describes_an_adapter_with_its_base(tmp_path, fake_hf_model, test_plugins, logged):
+    """What a later job (a merge on AzureML) must upload is known without running the adapter pass."""
+    cfg = touch_workflow(fake_hf_model, labels=("a",))
+    cfg["passes"] = {"adapter": {"type": "ToAdapter"}}
+    outcome = run(write_workflow(tmp_path, cfg), show_progress=False, dry_run=True)
+    described = outcome.passes[0].model
+    assert described.format == "hf+adapter" and described.metadata["dry_run"] is True
+    assert described.base_model == fake_hf_model
+    assert run_log(logged) == []

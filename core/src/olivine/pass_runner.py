@@ -91,7 +91,11 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
     finally:
         shutil.rmtree(work, ignore_errors=True)
     # The cache key a real run would give this output, so later passes' keys (and cache hits) stay exact.
-    placeholder = ModelRef(format=item.output_format, path=work,
+    # An adapter's base is known without running: later passes' jobs (a merge) must upload it too.
+    base = None
+    if item.output_format == "hf+adapter":
+        base = model.base_model if model.format == "hf+adapter" else model.path
+    placeholder = ModelRef(format=item.output_format, path=work, base_model=base,
                            metadata={"dry_run": True, "cache_key": key, "pass_key": item.key})
     return placeholder, report
 

@@ -129,3 +129,22 @@ def test_a_local_pass_does_not_run_in_a_dry_run(workflow, tmp_path, test_plugin)
     assert not list((tmp_path / "cache" / "models").iterdir())
     uploads = json.loads((out / "tag" / "uploads.json").read_text())
     assert uploads[0]["note"] == "output of scale, not produced in a dry run"
+
+
+def test_an_onnx_genai_evaluation_job_installs_the_runtime_for_its_provider(workflow, tmp_path, test_plugin):
+    """olivine[hf] has no onnxruntime-genai: a job evaluating an int4 model on a GPU cluster gets the CUDA one."""
+    from importlib import metadata
+
+    genai = tmp_path / "int4"
+    genai.mkdir()
+    (genai / "genai_config.json").write_text(json.dumps({"model": {"decoder": {"filename": "model.onnx"}}}))
+    (genai / "model.onnx").write_bytes(b"onnx")
+    config = workflow({}, engine={"target": "aml", "evaluator": "size"},
+                      evaluators={"size": {"metrics": [{"name": "size", "type": "size"}]}})
+    data = json.loads(config.read_text())
+    data["input_model"] = {"type": "ONNXModel", "model_path": str(genai)}
+    config.write_text(json.dumps(data))
+    out = dry_run(config)
+    job = load_and_validate(next(out.glob("evaluate-size-*/job.yaml")))
+    pip = next(d for d in job.environment.conda_file["dependencies"] if isinstance(d, dict))["pip"]
+    assert f"onnxruntime-genai-cuda=={metadata.version('onnxruntime-genai')}" in pip

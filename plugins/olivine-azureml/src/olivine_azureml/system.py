@@ -85,8 +85,9 @@ class AzureML(System):
         label = f"evaluate {ctx.metric.name}"
         with tempfile.TemporaryDirectory(prefix="olivine-aml-eval-") as scratch:
             spec = eval_spec(evaluator, model, ctx, Path(scratch))
-            result = self._run(spec, label, Path(scratch), ctx.workflow_dir,
-                               self._requirements("evaluators", evaluator), ctx.dry_run,
+            requirements = self._requirements("evaluators", evaluator)
+            requirements += runtime_requirements(model.format, ctx.accelerator.execution_provider, requirements)
+            result = self._run(spec, label, Path(scratch), ctx.workflow_dir, requirements, ctx.dry_run,
                                where=f"metric {ctx.metric.name}")
         if result is None:
             return {}
@@ -153,6 +154,22 @@ class AzureML(System):
         if self._workspace is None:
             self._workspace = Workspace.connect(self._client, workflow_dir, self._client_path)
         return self._workspace
+
+
+def runtime_requirements(fmt: str, provider: str | None, requirements: list[str]) -> list[str]:
+    """The onnxruntime-genai flavour an onnx-genai model is evaluated with in the job (olivine[hf] has none),
+    at this machine's version when it has one; nothing when the requirements already name one."""
+    if fmt != "onnx-genai" or any(r.startswith("onnxruntime-genai") for r in requirements):
+        return []
+    from importlib import metadata
+
+    package = "onnxruntime-genai-cuda" if provider == "CUDAExecutionProvider" else "onnxruntime-genai"
+    for local in ("onnxruntime-genai", "onnxruntime-genai-cuda", "onnxruntime-genai-directml"):
+        try:
+            return [f"{package}=={metadata.version(local)}"]
+        except metadata.PackageNotFoundError:
+            continue
+    return [package]
 
 
 def _pass_label(pass_: Pass, ctx: PassContext) -> str:

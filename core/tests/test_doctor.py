@@ -118,6 +118,23 @@ def test_a_plugin_with_unmet_requirements_is_named(tmp_path):
     assert "plugin needy (olivine-needy): surely-not-installed-pkg is not installed" in report["problems"]
 
 
+def test_an_installed_requirement_that_does_not_import_is_named(tmp_path):
+    write_plugin_distribution(tmp_path, ["broken-sdk>=1", "click>=1"])
+    info = tmp_path / "broken_sdk-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-sdk\nVersion: 1.0\n")
+    (info / "RECORD").write_text("broken_sdk/__init__.py,,\n")
+    (tmp_path / "broken_sdk").mkdir()
+    (tmp_path / "broken_sdk" / "__init__.py").write_text("raise ImportError('libvendor.so.3: cannot open')\n")
+    result = olivine_cli("doctor", "--json", env={"PYTHONPATH": str(tmp_path), "OLIVINE_LOAD_PLUGINS": "needy"})
+    report = json.loads(result.stdout)
+    checks = {c["requirement"]: c for c in next(p for p in report["plugins"] if p["name"] == "needy")["requirements"]}
+    assert checks["click>=1"]["ok"] is True
+    assert checks["broken-sdk>=1"]["problem"] == (
+        "broken-sdk is installed but `import broken_sdk` fails: ImportError: libvendor.so.3: cannot open")
+    assert result.returncode == 1
+
+
 def test_requirements_of_an_unknown_distribution_are_empty():
     assert requirement_checks("no-such-distribution-here") == []
 

@@ -109,10 +109,35 @@ def _requirement_check(req: Any) -> dict[str, Any]:
         problem = f"{req.name} is not installed"
     elif req.specifier and not req.specifier.contains(installed, prereleases=True):
         problem = f"{name} {installed} is installed, {req} is required"
+    else:
+        problem = _import_problem(name)
     check = {"requirement": str(req), "installed": installed, "ok": problem is None, "problem": problem}
     if name != req.name:
         check["provided_by"] = name
     return check
+
+
+def _import_problem(distribution: str) -> str | None:
+    """Installed is not enough: a broken build or a missing system library shows only on import."""
+    import importlib.util
+
+    for module in _top_level_modules(distribution):
+        try:
+            if importlib.util.find_spec(module) is None:
+                continue  # a name in the distribution's file list that is no module (data, scripts)
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - any failure to import is the finding
+            return f"{distribution} is installed but `import {module}` fails: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _top_level_modules(distribution: str) -> list[str]:
+    from olivine import providers
+
+    wanted = providers.normalize(distribution)
+    return sorted(module for module, dists in importlib.metadata.packages_distributions().items()
+                  if not module.startswith("_") and module.isidentifier()
+                  and any(providers.normalize(d) == wanted for d in dists))
 
 
 def _installed_as(name: str) -> tuple[str, str | None]:

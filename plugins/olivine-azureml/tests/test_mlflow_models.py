@@ -115,7 +115,7 @@ def test_a_registry_model_as_the_cookbook_writes_it(fake_workspace, tiny_model, 
     monkeypatch.setattr("olivine_azureml.workspace.make_ml_client", make_ml_client)
     monkeypatch.setattr("olivine_azureml.fetching.make_ml_client", make_ml_client)
     config = cookbook_workflow(tmp_path, {"type": "azureml_registry_model", "config": {
-        "name": "Phi-3-mini-4k-instruct", "registry_name": "azureml-msr", "version": "11"}})
+        "name": "microsoft/Phi-3-mini-4k-instruct", "registry_name": "azureml-msr", "version": "11"}})
     from olivine.engine import run
 
     outcome = run(config, show_progress=False)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from olivine import ConfigError, OlivineError, Resource, ResourceContext, StrictConfig
 from pydantic import Field, field_validator
 
 from olivine_azureml.config import DEFAULT_DATASTORE, AzureMLClientConfig, parse_client
+
+log = logging.getLogger("olivine.azureml")
 
 
 class DatastoreConfig(StrictConfig):
@@ -40,6 +43,14 @@ class ModelConfig(StrictConfig):
     @classmethod
     def _number_is_fine(cls, value):
         return str(value) if isinstance(value, int) else value
+
+    def asset_name(self) -> str:
+        """AzureML asset names cannot hold '/': the cookbook's ``microsoft/Phi-3-mini-4k-instruct`` (a
+        Hugging Face id) is ``Phi-3-mini-4k-instruct`` in the azureml-msr registry."""
+        asset = self.name.rsplit("/", 1)[-1]
+        if asset != self.name:
+            log.info("AzureML model %r: asset names cannot contain '/', looking up %r", self.name, asset)
+        return asset
 
 
 class RegistryModelConfig(ModelConfig):
@@ -93,13 +104,13 @@ class AzureMLModel(Resource):
     Config = ModelConfig
 
     def identity(self) -> str:
-        return json.dumps({"model": self.config.name, "version": self.config.version,
+        return json.dumps({"model": self.config.name.rsplit("/", 1)[-1], "version": self.config.version,
                            "workspace": _workspace_key(self.config.azureml_client)}, sort_keys=True)
 
     def fetch(self, ctx: ResourceContext) -> Path:
         from olivine_azureml import fetching
 
-        return fetching.workspace_model(_client(self.config.azureml_client, ctx), self.config.name,
+        return fetching.workspace_model(_client(self.config.azureml_client, ctx), self.config.asset_name(),
                                         self.config.version, ctx)
 
 
@@ -110,14 +121,15 @@ class AzureMLRegistryModel(Resource):
     Config = RegistryModelConfig
 
     def identity(self) -> str:
-        return json.dumps({"registry": self.config.registry_name, "model": self.config.name,
+        return json.dumps({"registry": self.config.registry_name, "model": self.config.name.rsplit("/", 1)[-1],
                            "version": self.config.version}, sort_keys=True)
 
     def fetch(self, ctx: ResourceContext) -> Path:
         from olivine_azureml import fetching
 
         client = _client(self.config.azureml_client, ctx, required=False)
-        return fetching.registry_model(client, self.config.registry_name, self.config.name, self.config.version, ctx)
+        return fetching.registry_model(client, self.config.registry_name, self.config.asset_name(),
+                                       self.config.version, ctx)
 
 
 def _client(own: AzureMLClientConfig | None, ctx: ResourceContext, required: bool = True) -> AzureMLClientConfig:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from olivine.cache import Cache, digest
 from olivine.config.schema import DataConfig
 from olivine.inputs import is_resource_ref, model_ref_for
 from olivine.models import ModelRef
-from olivine.paths import resolve_path
+from olivine.paths import is_pattern, matching_files, resolve_path
 from olivine.plan import Plan
 from olivine.plugins import Plugins
 from olivine.resource_refs import resource_from
@@ -86,8 +85,8 @@ def _files_key(value: Any, cache: Cache) -> Any:
         path = Path(value)
         if path.exists():
             return cache.file_key(path)
-        if any(c in value for c in "*?["):  # a pattern stands for the files it matches
-            return [cache.file_key(Path(f)) for f in sorted(glob.glob(value, recursive=True))]
+        if is_pattern(value):
+            return [cache.file_key(f) for f in matching_files(value)]
         return value
     if isinstance(value, list):
         return [_files_key(v, cache) for v in value]

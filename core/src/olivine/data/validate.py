@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from olivine.data.options import (
 from olivine.data.peek import peek, sliced_count, split_parts
 from olivine.errors import ConfigError
 from olivine.inputs import is_resource_ref
-from olivine.paths import resolve_path
+from olivine.paths import is_pattern, matching_files, resolve_path
 from olivine.suggest import did_you_mean
 
 KNOWN_CONTAINERS = ("HuggingfaceContainer",)
@@ -83,8 +82,8 @@ def _load_errors(load: LoadOptions, path: str, workflow_dir: Path) -> list[Confi
         if is_resource_ref(value):
             continue
         local = _resolve(value, workflow_dir)
-        if _is_pattern(value):
-            if not _matches(local):
+        if is_pattern(value):
+            if not matching_files(local):
                 errors.append(ConfigError(sub_path, f"no data file matches {local}"))
         elif not local.exists():
             errors.append(ConfigError(sub_path, f"data file not found: {local}"))
@@ -214,20 +213,12 @@ def _files_by_split(data_files: Any, workflow_dir: Path, path: str) -> dict[str,
             if is_resource_ref(value):
                 return None
             local = _resolve(value, workflow_dir)
-            if _is_pattern(value):
-                files.extend((sub_path, match) for match in _matches(local))
+            if is_pattern(value):
+                files.extend((sub_path, match) for match in matching_files(local))
             else:
                 files.append((sub_path, local))
         resolved[split] = files
     return resolved
-
-
-def _is_pattern(value: Any) -> bool:
-    return any(ch in str(value) for ch in "*?[")
-
-
-def _matches(pattern: Path) -> list[Path]:
-    return [Path(p) for p in sorted(glob.glob(str(pattern), recursive=True)) if Path(p).is_file()]
 
 
 def _resolve(value: Any, workflow_dir: Path) -> Path:

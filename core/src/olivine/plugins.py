@@ -161,12 +161,10 @@ def _entry_point_modules():
     manager = ExtensionManager(**options) if wanted is None else NamedExtensionManager(names=sorted(wanted),
                                                                                         **options)
     for ext in manager.extensions:
-        if wanted is None or ext.name in wanted:
-            yield ext.entry_point, ext.plugin, None
+        yield ext.entry_point, ext.plugin, None
     for ep, err in failures:
-        if wanted is None or ep.name in wanted:
-            log.debug("plugin %s failed to import", ep.name, exc_info=err)
-            yield ep, None, err
+        log.debug("plugin %s failed to import", ep.name, exc_info=err)
+        yield ep, None, err
 
 
 def _distribution_of(ep: Any) -> tuple[str, str]:

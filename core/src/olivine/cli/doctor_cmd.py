@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import platform
@@ -134,10 +135,21 @@ def _import_problem(distribution: str) -> str | None:
 def _top_level_modules(distribution: str) -> list[str]:
     from olivine import providers
 
-    wanted = providers.normalize(distribution)
-    return sorted(module for module, dists in importlib.metadata.packages_distributions().items()
-                  if not module.startswith("_") and module.isidentifier()
-                  and any(providers.normalize(d) == wanted for d in dists))
+    return _modules_by_distribution().get(providers.normalize(distribution), [])
+
+
+@functools.cache
+def _modules_by_distribution() -> dict[str, list[str]]:
+    """Normalized distribution name -> its public top-level modules (reading every file list is slow: once)."""
+    from olivine import providers
+
+    modules: dict[str, list[str]] = {}
+    for module, dists in sorted(importlib.metadata.packages_distributions().items()):
+        if module.startswith("_") or not module.isidentifier():
+            continue
+        for dist in dists:
+            modules.setdefault(providers.normalize(dist), []).append(module)
+    return modules
 
 
 def _installed_as(name: str) -> tuple[str, str | None]:

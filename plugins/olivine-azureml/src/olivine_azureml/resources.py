@@ -47,7 +47,11 @@ class ModelConfig(StrictConfig):
     def asset_name(self) -> str:
         """AzureML asset names cannot hold '/': the cookbook's ``microsoft/Phi-3-mini-4k-instruct`` (a
         Hugging Face id) is ``Phi-3-mini-4k-instruct`` in the azureml-msr registry."""
-        asset = self.name.rsplit("/", 1)[-1]
+        return self.name.rsplit("/", 1)[-1]
+
+    def lookup_name(self) -> str:
+        """The asset name to download, said in the log when it differs from what the config wrote."""
+        asset = self.asset_name()
         if asset != self.name:
             log.info("AzureML model %r: asset names cannot contain '/', looking up %r", self.name, asset)
         return asset
@@ -104,13 +108,13 @@ class AzureMLModel(Resource):
     Config = ModelConfig
 
     def identity(self) -> str:
-        return json.dumps({"model": self.config.name.rsplit("/", 1)[-1], "version": self.config.version,
+        return json.dumps({"model": self.config.asset_name(), "version": self.config.version,
                            "workspace": _workspace_key(self.config.azureml_client)}, sort_keys=True)
 
     def fetch(self, ctx: ResourceContext) -> Path:
         from olivine_azureml import fetching
 
-        return fetching.workspace_model(_client(self.config.azureml_client, ctx), self.config.asset_name(),
+        return fetching.workspace_model(_client(self.config.azureml_client, ctx), self.config.lookup_name(),
                                         self.config.version, ctx)
 
 
@@ -121,14 +125,14 @@ class AzureMLRegistryModel(Resource):
     Config = RegistryModelConfig
 
     def identity(self) -> str:
-        return json.dumps({"registry": self.config.registry_name, "model": self.config.name.rsplit("/", 1)[-1],
+        return json.dumps({"registry": self.config.registry_name, "model": self.config.asset_name(),
                            "version": self.config.version}, sort_keys=True)
 
     def fetch(self, ctx: ResourceContext) -> Path:
         from olivine_azureml import fetching
 
         client = _client(self.config.azureml_client, ctx, required=False)
-        return fetching.registry_model(client, self.config.registry_name, self.config.asset_name(),
+        return fetching.registry_model(client, self.config.registry_name, self.config.lookup_name(),
                                        self.config.version, ctx)
 
 

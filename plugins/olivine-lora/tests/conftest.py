@@ -43,6 +43,29 @@ def tone_data_config(name: str = "tone_train", split: str = "train") -> dict:
     }
 
 
+def train_briefly(cls, folder: Path, model_path: Path, **options):
+    """40 steps of ``cls`` (LoRA or QLoRA) on the tone data, evaluated at steps 0, 20 and 40, in this process:
+    (adapter ModelRef, trained model, report)."""
+    import logging
+
+    from olivine import ModelRef, PassContext
+    from olivine.config.schema import DataConfig
+    from olivine_lora.passes import QLoRA
+    from olivine_lora.run import train_adapter
+
+    key = cls.name.lower()
+    config = cls.parse_config({
+        "train_data_config": "tone_train", "eval_dataset_size": 16, "r": 8, "alpha": 16, **options,
+        "training_args": {"learning_rate": 2e-3, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 2,
+                          "max_steps": 40, "logging_steps": 10, "eval_on_start": True, "eval_steps": 20}},
+        f"passes.{key}")
+    ctx = PassContext(output_dir=folder, workflow_dir=folder, show_progress=False,
+                      data_configs={"tone_train": DataConfig.model_validate(tone_data_config())},
+                      logger=logging.getLogger(f"olivine.pass.{key}"))
+    ref, model = train_adapter(config, ModelRef(format="hf", path=model_path), ctx, quantized=cls is QLoRA)
+    return ref, model, ctx.report
+
+
 def write_workflow(folder: Path, passes: dict, model_path: Path, data_configs: list[dict] | None = None) -> Path:
     workflow = {
         "input_model": {"type": "HfModel", "model_path": str(model_path)},
@@ -71,6 +94,7 @@ def kit():
     from types import SimpleNamespace
 
     return SimpleNamespace(tone_data_config=tone_data_config, write_workflow=write_workflow, cli=olivine_cli,
+                           train_briefly=train_briefly,
                            cli_env=cli_env, greedy_accuracy=greedy_accuracy, quality_lora=QUALITY_LORA)
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import torch
-from olivine import ModelRef, PassContext
 from olivine.config.schema import DataConfig
 from olivine_lora import bnb_guard, loading, precision
 from olivine_lora.batching import collate, to_samples
 from olivine_lora.loss import loss_sum
 from olivine_lora.passes import QLoRA
-from olivine_lora.run import train_adapter
 
 pytest.importorskip("bitsandbytes")
 
@@ -77,19 +73,11 @@ def test_without_the_guard_an_eval_forward_zeroes_some_lora_gradients(tiny_model
 
 def test_qlora_pass_trains_and_records_the_quantized_base(tmp_path, tiny_model, kit):
     torch.set_num_threads(1)
-    config = QLoRA.parse_config({
-        "train_data_config": "tone_train", "eval_dataset_size": 16, "r": 8, "alpha": 16, "double_quant": True,
-        "training_args": {"learning_rate": 2e-3, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 2,
-                          "max_steps": 40, "logging_steps": 10, "eval_on_start": True, "eval_steps": 20}},
-        "passes.qlora")
-    ctx = PassContext(output_dir=tmp_path, workflow_dir=tmp_path, show_progress=False,
-                      data_configs={"tone_train": DataConfig.model_validate(kit.tone_data_config())},
-                      logger=logging.getLogger("olivine.pass.qlora"))
-    ref, model = train_adapter(config, ModelRef(format="hf", path=tiny_model), ctx, quantized=True)
+    ref, model, report = kit.train_briefly(QLoRA, tmp_path, tiny_model, double_quant=True)
     assert ref.metadata["quantization"] == {"method": "bitsandbytes", "bits": 4, "quant_type": "nf4",
                                             "double_quant": True, "compute_dtype": "float32", "blocksize": 64}
     assert (ref.path / "quantization.json").is_file()
-    eval_loss = [p["loss"] for p in ctx.report["eval_loss"]]
-    assert [p["step"] for p in ctx.report["eval_loss"]] == [0, 20, 40]
+    eval_loss = [p["loss"] for p in report["eval_loss"]]
+    assert [p["step"] for p in report["eval_loss"]] == [0, 20, 40]
     assert eval_loss[-1] < eval_loss[0]
     assert bnb_guard.repacked(model) == []

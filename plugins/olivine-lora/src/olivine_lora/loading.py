@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 from olivine import ConfigError
+from olivine.lazy_bitsandbytes import without_bitsandbytes
 from olivine.suggest import did_you_mean
 
 from olivine_lora import architectures, bnb_guard
@@ -81,15 +82,16 @@ def _bnb_config(cfg, precision: Precision):
 
 
 def _wrap(cfg, base, targets):
-    from peft import LoraConfig, get_peft_model
+    with without_bitsandbytes():  # a QLoRA base loaded bitsandbytes already; plain LoRA never needs it
+        from peft import LoraConfig, get_peft_model
 
-    config = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
-                        modules_to_save=cfg.modules_to_save, use_dora=cfg.use_dora, bias=cfg.bias,
-                        task_type="CAUSAL_LM")
-    with warnings.catch_warnings():
-        # peft asks the model for a renamed transformers property; nothing for a user to act on
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        return get_peft_model(base, config)
+        config = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
+                            modules_to_save=cfg.modules_to_save, use_dora=cfg.use_dora, bias=cfg.bias,
+                            task_type="CAUSAL_LM")
+        with warnings.catch_warnings():
+            # peft asks the model for a renamed transformers property; nothing for a user to act on
+            warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+            return get_peft_model(base, config)
 
 
 def resolve_targets(targets: list[str] | str | None, base, kind: str | None, path: str) -> list[str] | str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from olivine import ModelRef, PassContext
+from olivine.lazy_bitsandbytes import without_bitsandbytes
 
 from olivine_merge import direct
 from olivine_merge.files import copy_tokenizer, drop_quantization_config, tokenizer_source
@@ -97,9 +98,10 @@ def bnb_config(quant: QuantSpec, dtype):
 
 
 def apply_adapter(base, adapter_dir: Path):
-    from peft import PeftModel
+    with without_bitsandbytes():  # a quantized base loaded bitsandbytes already; a float one never needs it
+        from peft import PeftModel
 
-    return PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
+        return PeftModel.from_pretrained(base, adapter_dir).merge_and_unload()
 
 
 def _adapter_summary(adapter_dir: Path) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from olivine.lazy_bitsandbytes import without_bitsandbytes
 from olivine.models import ModelRef
 from olivine.passes import Accelerator
 
@@ -61,9 +62,10 @@ class HfRuntime:
         kwargs = {k: v for k, v in (model.metadata.get("load_kwargs") or {}).items() if k == "trust_remote_code"}
         self.model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype, **kwargs)
         if model.format == "hf+adapter":
-            from peft import PeftModel
+            with without_bitsandbytes():  # the base is loaded unquantized
+                from peft import PeftModel
 
-            self.model = PeftModel.from_pretrained(self.model, str(model.path))
+                self.model = PeftModel.from_pretrained(self.model, str(model.path))
         self.model.to(self.device).eval()
         tokenizer_dir = Path(model.path) if _has_tokenizer(Path(model.path)) else base
         self.tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir, **kwargs)

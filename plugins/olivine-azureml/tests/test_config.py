@@ -84,6 +84,14 @@ def test_hf_token_needs_the_key_vault(workflow, test_plugin):
      "systems.aml.config.aml_docker_config.conda_file_path: no conda file at"),
     (lambda d: d["azureml_client"].update(subscription_idd="x"),
      "azureml_client.subscription_idd: unknown key (did you mean subscription_id?)"),
+    (lambda d: d["systems"]["aml"]["config"].update(
+        accelerators=[{"device": "gpu", "execution_providers": ["DmlExecutionProvider"]}]),
+     "systems.aml.config.accelerators[0].execution_providers[0]: DmlExecutionProvider runs on Windows only, "
+     "and AzureML jobs run in Linux containers"),
+    (lambda d: d["systems"]["aml"]["config"].update(
+        accelerators=[{"device": "gpu", "execution_providers": ["CUDAExecutionProvder"]}]),
+     "systems.aml.config.accelerators[0].execution_providers[0]: unknown execution provider "
+     "'CUDAExecutionProvder' (did you mean CUDAExecutionProvider?)"),
 ])
 def test_what_the_system_needs_is_named_by_its_path(workflow, test_plugin, change, expected):
     config = workflow(SCALE)

@@ -1,4 +1,8 @@
-"""Print a package's optional-dependency names (test-only ones aside), comma-separated, for setup.sh."""
+"""Print a package's optional-dependency names, comma-separated, for setup.sh.
+
+Test-only extras are left out, and so are the GPU runtime flavours (``cuda``, ``directml``): they
+share their import package with the ``cpu`` one, and this setup is CPU-only.
+"""
 
 import re
 import sys
@@ -7,6 +11,8 @@ try:
     import tomllib
 except ImportError:  # Python 3.10: read the one table setup.sh needs
     tomllib = None
+
+LEFT_OUT = {"test", "cuda", "directml"}
 
 
 def extras(pyproject: str) -> list[str]:
@@ -20,4 +26,4 @@ def extras(pyproject: str) -> list[str]:
 
 
 if __name__ == "__main__":
-    print(",".join(name for name in extras(sys.argv[1]) if name != "test"))
+    print(",".join(name for name in extras(sys.argv[1]) if name not in LEFT_OUT))

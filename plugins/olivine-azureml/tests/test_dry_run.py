@@ -148,3 +148,17 @@ def test_an_onnx_genai_evaluation_job_installs_the_runtime_for_its_provider(work
     job = load_and_validate(next(out.glob("evaluate-size-*/job.yaml")))
     pip = next(d for d in job.environment.conda_file["dependencies"] if isinstance(d, dict))["pip"]
     assert f"onnxruntime-genai-cuda=={metadata.version('onnxruntime-genai')}" in pip
+
+
+def test_a_pass_writing_an_onnx_genai_model_gets_the_runtime_flavour_of_its_provider(workflow):
+    """olivine-modelbuilder installs onnxruntime-genai only through an extra; the job names the flavour itself
+    (building for the GPU target: the CUDA one)."""
+    pytest.importorskip("olivine_modelbuilder", reason="needs the olivine-modelbuilder plugin")
+    from importlib import metadata
+
+    out = dry_run(workflow({"builder": {"type": "ModelBuilder", "precision": "int4"}}, engine={"target": "aml"}))
+
+    job = load_and_validate(out / "builder" / "job.yaml")
+    pip = next(d for d in job.environment.conda_file["dependencies"] if isinstance(d, dict))["pip"]
+    assert f"olivine-modelbuilder=={metadata.version('olivine-modelbuilder')}" in pip
+    assert f"onnxruntime-genai-cuda=={metadata.version('onnxruntime-genai')}" in pip

@@ -79,6 +79,16 @@ def test_supported_combinations_validate():
     _validate({"precision": "int4", "int4_accuracy_level": "int8", "int4_block_size": 128})
 
 
+
+@pytest.mark.parametrize("provider, extra", [(CPU, "cpu"), ("CUDAExecutionProvider", "cuda"), (DML, "directml")])
+def test_without_onnxruntime_genai_the_error_names_the_extra_for_the_target(monkeypatch, provider, extra):
+    """onnxruntime-genai comes from one of the package's extras; a None module entry hides the installed one."""
+    monkeypatch.setitem(sys.modules, "onnxruntime_genai", None)
+    with pytest.raises(ConfigError) as raised:
+        _validate({"precision": "int4"}, provider)
+    assert raised.value.path == "passes.builder.type"
+    assert f"pip install 'olivine-modelbuilder[{extra}]'" in raised.value.line()
+
 def test_workflow_with_dml_fp32_is_rejected_by_olivine_config_validate(tiny, tmp_path):
     """Through the installed entry point: the error comes before any model is touched."""
     workflow = {

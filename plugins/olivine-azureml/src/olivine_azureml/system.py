@@ -39,6 +39,7 @@ class AzureML(System):
     def check(self, ctx: ValidationContext) -> None:
         """Everything checkable offline; also takes the workflow's ``azureml_client`` when this has none."""
         from olivine_azureml import environment
+        from olivine_azureml.accelerators import check_providers
         from olivine_azureml.workspace import workspace_ids
 
         path = f"systems.{self.key}"
@@ -50,6 +51,7 @@ class AzureML(System):
                               "add azureml_client with subscription_id, resource_group and workspace_name")
         workspace_ids(self._client, ctx.workflow_dir, self._client_path)
         cfg = self.config
+        check_providers(cfg.accelerators, path)
         if not cfg.aml_compute and not (cfg.resources and cfg.resources.instance_type):
             raise ConfigError(f"{path}.aml_compute", "no compute for the jobs",
                               "name a compute cluster, or set resources.instance_type for serverless compute")
@@ -72,8 +74,12 @@ class AzureML(System):
         label = _pass_label(pass_, ctx)
         spec = pass_spec(pass_, model, ctx)
         self._reuse_hashes(ctx.cache_dir)
-        result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, self._requirements("passes", pass_),
-                           ctx.dry_run, where=f"passes.{label}")
+        requirements = self._requirements("passes", pass_)
+        # A pass that writes an onnx-genai model (ModelBuilder) needs the runtime its plugin leaves to an extra.
+        requirements += runtime_requirements(pass_.output_format(model.format), ctx.accelerator.execution_provider,
+                                             requirements)
+        result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, requirements, ctx.dry_run,
+                           where=f"passes.{label}")
         if result is None:
             return ModelRef(format=pass_.output_format(model.format), path=ctx.output_dir, metadata={"dry_run": True})
         ctx.report.update(result.get("report", {}))
@@ -157,8 +163,9 @@ class AzureML(System):
 
 
 def runtime_requirements(fmt: str, provider: str | None, requirements: list[str]) -> list[str]:
-    """The onnxruntime-genai flavour an onnx-genai model is evaluated with in the job (olivine[hf] has none),
-    at this machine's version when it has one; nothing when the requirements already name one."""
+    """The onnxruntime-genai flavour a job reading or writing an onnx-genai model needs (olivine[hf] has none,
+    olivine-modelbuilder leaves it to an extra), at this machine's version when it has one; nothing when the
+    requirements already name one."""
     if fmt != "onnx-genai" or any(r.startswith("onnxruntime-genai") for r in requirements):
         return []
     from importlib import metadata

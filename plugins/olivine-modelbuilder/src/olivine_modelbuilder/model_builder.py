@@ -73,7 +73,8 @@ class ModelBuilder(Pass):
     Config = ModelBuilderConfig
 
     def validate(self, ctx: ValidationContext) -> None:
-        self.plan(ctx.accelerator, ctx.path)
+        provider, _ = self.plan(ctx.accelerator, ctx.path)
+        targets.check_runtime_installed(provider, ctx.path)
         self._check_architecture(ctx)
 
     def _check_architecture(self, ctx: ValidationContext) -> None:

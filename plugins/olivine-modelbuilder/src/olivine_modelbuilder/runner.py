@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from pathlib import Path
 
-from olivine import ConfigError, ModelRef, PassContext
+from olivine import ConfigError, ModelRef, PassContext, providers
 from olivine.models import link_or_copy_tree
 
 from olivine_modelbuilder import verify
@@ -34,7 +33,7 @@ def build(config, model: ModelRef, provider: str, options: dict[str, str], ctx: 
     verify.check_search(out / "genai_config.json", config.search)
     _report(ctx, config, provider, options, found, eos)
     metadata = {"precision": config.precision, "execution_provider": provider, "eos_token_id": eos,
-                "onnxruntime_genai": _version("onnxruntime-genai"), **found}
+                "onnxruntime_genai": _genai_version(), **found}
     return ModelRef(format="onnx-genai", path=out, metadata=metadata)
 
 
@@ -98,8 +97,7 @@ def _log_tail(log_file: Path, ctx: PassContext, lines: int = 20) -> None:
         ctx.logger.error("onnxruntime-genai builder output (last %d lines):\n%s", len(tail), "\n".join(tail))
 
 
-def _version(distribution: str) -> str | None:
-    try:
-        return importlib.metadata.version(distribution)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+def _genai_version() -> str | None:
+    """The version of whichever onnxruntime-genai flavour (CPU, CUDA, DirectML) is installed."""
+    genai = providers.in_namespace(providers.installed(), providers.GENAI)
+    return genai[0].version if genai else None

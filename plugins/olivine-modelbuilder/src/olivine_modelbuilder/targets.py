@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+
+from olivine import ConfigError
+
 # onnxruntime's provider names (what Olive configs and accelerators use) to the builder's `-e` names.
 ORT_TO_BUILDER = {
     "CPUExecutionProvider": "cpu",
@@ -39,3 +43,16 @@ def builder_provider(name: str) -> str | None:
 
 def precision_supported(precision: str, provider: str) -> bool:
     return precision in VALID_PRECISIONS.get(provider, ())
+
+
+# The olivine-modelbuilder extra that installs the onnxruntime-genai flavour for a builder target.
+EXTRA_FOR_TARGET = {"cuda": "cuda", "NvTensorRtRtx": "cuda", "dml": "directml"}
+
+
+def check_runtime_installed(provider: str, path: str) -> None:
+    """The builder ships inside onnxruntime-genai, which this package installs only through an extra."""
+    if importlib.util.find_spec("onnxruntime_genai") is None:
+        extra = EXTRA_FOR_TARGET.get(provider, "cpu")
+        raise ConfigError(f"{path}.type", "ModelBuilder needs onnxruntime-genai, which is not installed",
+                          f"pip install 'olivine-modelbuilder[{extra}]' (the extras are cpu, cuda and directml; "
+                          "install one)")

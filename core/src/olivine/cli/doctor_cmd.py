@@ -121,14 +121,20 @@ def _requirement_check(req: Any) -> dict[str, Any]:
 def _import_problem(distribution: str) -> str | None:
     """Installed is not enough: a broken build or a missing system library shows only on import."""
     import importlib.util
+    import logging
 
     for module in _top_level_modules(distribution):
+        # What a library logs while importing (bitsandbytes: an optional CPU kernel package is
+        # missing) is not doctor's finding; a failed import is.
+        logging.disable(logging.WARNING)
         try:
             if importlib.util.find_spec(module) is None:
                 continue  # a name in the distribution's file list that is no module (data, scripts)
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - any failure to import is the finding
             return f"{distribution} is installed but `import {module}` fails: {type(exc).__name__}: {exc}"
+        finally:
+            logging.disable(logging.NOTSET)
     return None
 
 

@@ -8,7 +8,9 @@ bitsandbytes, so bitsandbytes is already imported and nothing is hidden; only a 
 not imported it skips it.
 
 peft and transformers remember "not installed" in cached checks; those caches are cleared on the
-way out, so a QLoRA pass later in the same process finds bitsandbytes as usual.
+way out, so a QLoRA pass later in the same process finds bitsandbytes as usual. One thing stays:
+when peft is first imported inside the block, ``peft.helpers`` keeps ``bnb = None``; it is read only
+by ``find_kappa_target_modules``, which olivine does not call.
 """
 
 from __future__ import annotations

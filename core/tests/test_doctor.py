@@ -91,11 +91,12 @@ def test_report_accepts_a_distribution_list(builtins_only):
     assert report["problems"][0].startswith("onnxruntime, onnxruntime-directml and onnxruntime-qnn are installed")
 
 
-def write_plugin_distribution(root, requires: list[str]) -> None:
+def write_plugin_distribution(root, requires: list[str], extras: list[str] = ()) -> None:
     """A real installed distribution (dist-info on sys.path) with an olivine entry point."""
     info = root / "olivine_needy-0.1.0.dist-info"
     info.mkdir()
-    lines = ["Metadata-Version: 2.1", "Name: olivine-needy", "Version: 0.1.0"]
+    lines = ["Metadata-Version: 2.1", "Name: olivine-needy", "Version: 0.1.0",
+             *(f"Provides-Extra: {extra}" for extra in extras)]
     (info / "METADATA").write_text("\n".join(lines + [f"Requires-Dist: {r}" for r in requires]) + "\n")
     (info / "entry_points.txt").write_text("[olivine]\nneedy = olivine_needy_hooks\n")
     (root / "olivine_needy_hooks.py").write_text("")
@@ -153,3 +154,25 @@ def test_a_requirement_on_plain_onnxruntime_is_met_by_another_flavour(monkeypatc
                    "problem": None, "provided_by": "onnxruntime-genai-directml"}
     specific = doctor_cmd._requirement_check(Requirement("onnxruntime-gpu>=1.20"))
     assert specific["problem"] == "onnxruntime-gpu is not installed"
+
+
+def test_a_plugin_that_leaves_the_runtime_to_extras_is_named_when_no_flavour_is_installed(tmp_path, monkeypatch):
+    """olivine-modelbuilder's shape: onnxruntime-genai only through extras. The installed flavours are
+    simulated (this environment has one); the plugin's metadata is a real dist-info on sys.path."""
+    write_plugin_distribution(tmp_path, ["click>=1", 'onnxruntime-genai>=0.18; extra == "cpu"',
+                                         'onnxruntime-genai-cuda>=0.18; extra == "cuda"',
+                                         "onnxruntime-genai-directml>=0.18; sys_platform == 'nonesuch' and "
+                                         'extra == "directml"'],
+                              extras=["cpu", "cuda", "directml", "test"])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(providers, "_version", {"onnxruntime": "1.32.0"}.get)
+
+    checks = requirement_checks("olivine-needy")
+
+    assert [c["requirement"] for c in checks] == ["click>=1", "onnxruntime-genai from one of the extras cpu, cuda"]
+    assert checks[1]["ok"] is False
+    assert checks[1]["problem"] == ("no onnxruntime-genai flavour is installed: "
+                                    "pip install 'olivine-needy[cpu]' (or [cuda])")
+
+    monkeypatch.setattr(providers, "_version", {"onnxruntime-gpu": "1.32.0", "onnxruntime-genai-cuda": "0.18.0"}.get)
+    assert [c["requirement"] for c in requirement_checks("olivine-needy")] == ["click>=1"]

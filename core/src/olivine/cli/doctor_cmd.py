@@ -86,9 +86,10 @@ def plugin_info() -> list[dict[str, Any]]:
 def requirement_checks(distribution: str) -> list[dict[str, Any]]:
     """Each declared requirement of ``distribution`` (this environment's markers) and whether it is met."""
     try:
-        requires = importlib.metadata.distribution(distribution).requires or []
+        found = importlib.metadata.distribution(distribution)
     except importlib.metadata.PackageNotFoundError:
         return []
+    requires = found.requires or []
     try:
         from packaging.requirements import Requirement
     except ImportError:
@@ -100,6 +101,33 @@ def requirement_checks(distribution: str) -> list[dict[str, Any]]:
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue
         checks.append(_requirement_check(req))
+    extras = found.metadata.get_all("Provides-Extra") or []
+    return checks + _runtime_extra_checks(distribution, [Requirement(t) for t in requires], extras)
+
+
+def _runtime_extra_checks(distribution: str, requires: list, extras: list[str]) -> list[dict[str, Any]]:
+    """A plugin that leaves the onnxruntime(-genai) flavour to its extras (olivine-modelbuilder[cpu],
+    [cuda], [directml]) needs one of those flavours installed, or its passes stop at validation."""
+    from olivine import providers
+
+    by_namespace: dict[str, list[str]] = {}
+    for req in requires:
+        flavour = providers.FLAVOUR_BY_NAME.get(providers.normalize(req.name))
+        if flavour is None or req.marker is None or req.marker.evaluate({"extra": ""}):
+            continue
+        for extra in extras:  # only extras with a wheel for this platform (directml: Windows)
+            if req.marker.evaluate({"extra": extra}) and extra not in by_namespace.get(flavour.namespace, []):
+                by_namespace.setdefault(flavour.namespace, []).append(extra)
+    checks = []
+    installed = providers.installed()
+    for namespace, names in by_namespace.items():
+        if providers.in_namespace(installed, namespace):
+            continue
+        label = providers.RUNTIME_LABELS[namespace]
+        others = " or ".join(f"[{name}]" for name in names[1:])
+        checks.append({"requirement": f"{label} from one of the extras {', '.join(names)}", "installed": None,
+                       "ok": False, "problem": f"no {label} flavour is installed: pip install "
+                                               f"'{distribution}[{names[0]}]'" + (f" (or {others})" if others else "")})
     return checks
 
 

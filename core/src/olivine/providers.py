@@ -148,6 +148,13 @@ def in_namespace(items: list[Installed], namespace: str) -> list[Installed]:
     return [item for item in items if item.flavour.namespace == namespace]
 
 
+def installed_version(namespace: str) -> str | None:
+    """The version of the installed flavour of a runtime (CPU, CUDA or DirectML alike; the first in
+    table order when several are), or None when none is."""
+    flavours = in_namespace(installed(), namespace)
+    return flavours[0].version if flavours else None
+
+
 def conflicts(items: list[Installed] | None = None) -> list[Conflict]:
     """One Conflict per import namespace holding more than one flavour."""
     items = installed() if items is None else items

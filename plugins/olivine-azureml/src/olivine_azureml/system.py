@@ -168,15 +168,11 @@ def runtime_requirements(fmt: str, provider: str | None, requirements: list[str]
     requirements already name one."""
     if fmt != "onnx-genai" or any(r.startswith("onnxruntime-genai") for r in requirements):
         return []
-    from importlib import metadata
+    from olivine import providers
 
     package = "onnxruntime-genai-cuda" if provider == "CUDAExecutionProvider" else "onnxruntime-genai"
-    for local in ("onnxruntime-genai", "onnxruntime-genai-cuda", "onnxruntime-genai-directml"):
-        try:
-            return [f"{package}=={metadata.version(local)}"]
-        except metadata.PackageNotFoundError:
-            continue
-    return [package]
+    version = providers.installed_version(providers.GENAI)
+    return [f"{package}=={version}" if version else package]
 
 
 def _pass_label(pass_: Pass, ctx: PassContext) -> str:

@@ -33,7 +33,7 @@ def build(config, model: ModelRef, provider: str, options: dict[str, str], ctx: 
     verify.check_search(out / "genai_config.json", config.search)
     _report(ctx, config, provider, options, found, eos)
     metadata = {"precision": config.precision, "execution_provider": provider, "eos_token_id": eos,
-                "onnxruntime_genai": _genai_version(), **found}
+                "onnxruntime_genai": providers.installed_version(providers.GENAI), **found}
     return ModelRef(format="onnx-genai", path=out, metadata=metadata)
 
 
@@ -96,8 +96,3 @@ def _log_tail(log_file: Path, ctx: PassContext, lines: int = 20) -> None:
         tail = log_file.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
         ctx.logger.error("onnxruntime-genai builder output (last %d lines):\n%s", len(tail), "\n".join(tail))
 
-
-def _genai_version() -> str | None:
-    """The version of whichever onnxruntime-genai flavour (CPU, CUDA, DirectML) is installed."""
-    genai = providers.in_namespace(providers.installed(), providers.GENAI)
-    return genai[0].version if genai else None

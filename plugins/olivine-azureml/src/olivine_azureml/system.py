@@ -74,14 +74,13 @@ class AzureML(System):
         label = _pass_label(pass_, ctx)
         spec = pass_spec(pass_, model, ctx)
         self._reuse_hashes(ctx.cache_dir)
-        requirements = self._requirements("passes", pass_)
-        # A pass that writes an onnx-genai model (ModelBuilder) needs the runtime its plugin leaves to an extra.
-        requirements += runtime_requirements(pass_.output_format(model.format), ctx.accelerator.execution_provider,
-                                             requirements)
+        # The output's format: a pass writing onnx-genai (ModelBuilder) needs the runtime its plugin leaves to an extra.
+        output_format = pass_.output_format(model.format)
+        requirements = self._requirements("passes", pass_, output_format, ctx.accelerator.execution_provider)
         result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, requirements, ctx.dry_run,
                            where=f"passes.{label}")
         if result is None:
-            return ModelRef(format=pass_.output_format(model.format), path=ctx.output_dir, metadata={"dry_run": True})
+            return ModelRef(format=output_format, path=ctx.output_dir, metadata={"dry_run": True})
         ctx.report.update(result.get("report", {}))
         return ModelRef.from_json(result["model"])
 
@@ -91,8 +90,7 @@ class AzureML(System):
         label = f"evaluate {ctx.metric.name}"
         with tempfile.TemporaryDirectory(prefix="olivine-aml-eval-") as scratch:
             spec = eval_spec(evaluator, model, ctx, Path(scratch))
-            requirements = self._requirements("evaluators", evaluator)
-            requirements += runtime_requirements(model.format, ctx.accelerator.execution_provider, requirements)
+            requirements = self._requirements("evaluators", evaluator, model.format, ctx.accelerator.execution_provider)
             result = self._run(spec, label, Path(scratch), ctx.workflow_dir, requirements, ctx.dry_run,
                                where=f"metric {ctx.metric.name}")
         if result is None:
@@ -139,8 +137,9 @@ class AzureML(System):
         return {"OLIVINE_HF_TOKEN_KEYVAULT": self._client.keyvault_name,
                 "OLIVINE_HF_TOKEN_SECRET": self.config.hf_token_secret_name}
 
-    def _requirements(self, kind: str, component: Any) -> list[str]:
-        """What the job's conda environment installs: olivine and the plugin providing this pass/metric."""
+    def _requirements(self, kind: str, component: Any, model_format: str, provider: str | None) -> list[str]:
+        """What the job's conda environment installs: olivine, the plugin providing this pass/metric, and the
+        runtime of the onnx-genai model it reads or writes (``model_format``)."""
         if self.config.olivine_requirements is not None:
             requirements = list(self.config.olivine_requirements)
         else:
@@ -152,7 +151,7 @@ class AzureML(System):
                 requirements.append(f"{entry.distribution}=={entry.version}")
         if self.config.hf_token:
             requirements.extend(HF_TOKEN_PACKAGES)
-        return requirements
+        return requirements + runtime_requirements(model_format, provider, requirements)
 
     def _connect(self, workflow_dir: Path):
         from olivine_azureml.workspace import Workspace

@@ -37,10 +37,10 @@ class HuggingfaceContainer:
             dataset = datasets.load_dataset(self.load.builder(), **kwargs)
         except (ValueError, FileNotFoundError, KeyError) as exc:
             raise ConfigError(f"data config {self.name!r}", f"cannot load its data: {exc}") from exc
-        for column, value in self.load.col_filters.items():
-            dataset = dataset.filter(lambda row, c=column, v=value: row[c] == v)
+        if self.load.col_filters:
+            dataset = dataset.filter(self._selected)
         if len(dataset) == 0:
-            raise ConfigError(f"data config {self.name!r}", f"split {self.load.split!r} has no rows")
+            raise self._no_rows()
         return dataset
 
     def records(self) -> list[dict[str, Any]]:
@@ -48,10 +48,17 @@ class HuggingfaceContainer:
         rows = read_json_rows(self.load)
         if rows is None:
             return self.rows().to_list()
-        rows = [row for row in rows if all(row.get(c) == v for c, v in self.load.col_filters.items())]
+        rows = [row for row in rows if self._selected(row)]
         if not rows:
-            raise ConfigError(f"data config {self.name!r}", f"split {self.load.split!r} has no rows")
+            raise self._no_rows()
         return rows
+
+    def _selected(self, row: dict[str, Any]) -> bool:
+        """``col_filters``: a row is kept when every named column holds the given value."""
+        return all(row.get(column) == value for column, value in self.load.col_filters.items())
+
+    def _no_rows(self) -> ConfigError:
+        return ConfigError(f"data config {self.name!r}", f"split {self.load.split!r} has no rows")
 
 
 def container_for(data_config: DataConfig | HuggingfaceContainer) -> HuggingfaceContainer:

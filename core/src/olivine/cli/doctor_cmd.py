@@ -95,14 +95,11 @@ def requirement_checks(distribution: str) -> list[dict[str, Any]]:
     except ImportError:
         return [{"requirement": text, "installed": None, "ok": None, "problem": "not checked (no packaging)"}
                 for text in requires]
-    checks = []
-    for text in requires:
-        req = Requirement(text)
-        if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-            continue
-        checks.append(_requirement_check(req))
+    parsed = [Requirement(text) for text in requires]
+    checks = [_requirement_check(req) for req in parsed
+              if req.marker is None or req.marker.evaluate({"extra": ""})]
     extras = found.metadata.get_all("Provides-Extra") or []
-    return checks + _runtime_extra_checks(distribution, [Requirement(t) for t in requires], extras)
+    return checks + _runtime_extra_checks(distribution, parsed, extras)
 
 
 def _runtime_extra_checks(distribution: str, requires: list, extras: list[str]) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.olivine-setup-stamp
 plugins=$(ls -d plugins/*/ 2>/dev/null | sed 's#/$##' | while read -r p; do [ -f "$p/pyproject.toml" ] && echo "$p"; done)
-want=$(cat core/pyproject.toml $(for p in $plugins; do echo "$p/pyproject.toml"; done) scripts/setup.sh scripts/install_cpu_torch.sh | sha256sum | cut -c1-16)
+want=$(cat core/pyproject.toml $(for p in $plugins; do echo "$p/pyproject.toml"; done) scripts/setup.sh scripts/install_cpu_torch.sh scripts/plugin_extras.py | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
@@ -18,7 +18,8 @@ $PIP install --upgrade pip
 ./scripts/install_cpu_torch.sh "$VENV/bin/python"
 editable=(-e "core[hf,search]")
 for p in $plugins; do
-  # Every optional feature of each plugin (QLoRA's bitsandbytes, tensorboard), test-only extras aside.
+  # Every optional feature of each plugin (QLoRA's bitsandbytes, tensorboard, ModelBuilder's CPU runtime);
+  # test-only and GPU-flavour extras aside (scripts/plugin_extras.py).
   extras=$("$VENV/bin/python" "scripts/plugin_extras.py" "$p/pyproject.toml")
   editable+=(-e "$p${extras:+[$extras]}")
 done

@@ -1,4 +1,4 @@
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test test-latest lint bench
 
 setup:
 	./scripts/setup.sh
@@ -8,6 +8,10 @@ demo:
 
 test:
 	./scripts/test.sh
+
+# The suite on the newest releases; when it passes, requirements/verified.txt is updated to them.
+test-latest:
+	./scripts/test_latest.sh
 
 lint: setup
 	.venv/bin/ruff check core plugins tests bench examples

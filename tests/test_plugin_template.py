@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,8 @@ def venv(tmp_path_factory) -> Venv:
     shutil.copytree(ROOT / "examples" / "plugin-template", sources / "plugin-template", ignore=COPY_IGNORE)
     subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=300)
     env = Venv(root / "venv", sources)
-    env.pip(str(sources / "core"), str(sources / "plugin-template"), "pytest>=8")
+    env.pip("-c", str(ROOT / "requirements" / "verified.txt"), str(sources / "core"), str(sources / "plugin-template"),
+            "pytest")
     return env
 
 
@@ -155,7 +157,9 @@ def test_olivine_passes_lists_acme_tag_with_its_distribution(venv):
     assert listed.returncode == 0, listed.stderr
     assert _acme_row(listed.stdout)[:4] == ["AcmeTag", "hf", "hf", "olivine-acme"]
     rows = json.loads(venv.olivine("passes", "--json").stdout)
-    assert {"name": "AcmeTag", "distribution": "olivine-acme", "version": "0.1.0"}.items() <= next(
+    template_version = re.search(r'^version\s*=\s*"([^"]+)"',
+                                 (ROOT / "examples" / "plugin-template" / "pyproject.toml").read_text(), re.M)[1]
+    assert {"name": "AcmeTag", "distribution": "olivine-acme", "version": template_version}.items() <= next(
         row for row in rows if row["name"] == "AcmeTag").items()
 
 

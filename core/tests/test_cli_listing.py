@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 
 from core_helpers import olivine_cli
@@ -44,4 +45,4 @@ def test_plugins_json_shows_builtin_hooks():
 
 def test_python_m_olivine_and_version():
     result = olivine_cli("--version")
-    assert result.returncode == 0 and "0.1.0" in result.stdout
+    assert result.returncode == 0 and importlib.metadata.version("olivine") in result.stdout

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pydantic
+import pytest
 
 
 def olivine_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
@@ -28,3 +33,24 @@ def touch_workflow(model: Path, labels=("a", "b", "c"), **engine) -> dict:
         "passes": {label: {"type": "Touch", "label": label} for label in labels},
         "engine": {"cache_dir": "cache", "output_dir": "out", **engine},
     }
+
+
+def pydantic_says(annotation: Any, value: Any) -> str:
+    """pydantic's own message for ``value`` as ``annotation``: tests compare our framing, never its wording."""
+    try:
+        pydantic.TypeAdapter(annotation).validate_python(value)
+    except pydantic.ValidationError as error:
+        return error.errors()[0]["msg"]
+    raise AssertionError(f"{value!r} is a valid {annotation}")
+
+
+def needs_distributions(*names: str) -> pytest.MarkDecorator:
+    """Skip, with the reason, a test about what the full setup installs when one of ``names`` is absent."""
+    missing = []
+    for name in names:
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(name)
+    return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed: the full setup "
+                                                    "(make test) installs it")

@@ -24,7 +24,10 @@ sys.path.insert(0, str(SUPPORT))
 
 from fake_mlclient import Azurite, FakeMLClient  # noqa: E402
 
-AZURITE_DIR = Path(os.environ.get("OLIVINE_AZURITE_DIR", Path.home() / ".cache" / "olivine-azurite"))
+# Pinned like the Python packages (requirements/verified.txt): a new emulator release must not change the tests.
+AZURITE_VERSION = "3.35.0"
+AZURITE_DIR = Path(os.environ.get("OLIVINE_AZURITE_DIR",
+                                  Path.home() / ".cache" / f"olivine-azurite-{AZURITE_VERSION}"))
 COOKBOOK_CONDA = """\
 name: project_environment
 channels:
@@ -50,8 +53,8 @@ def azurite_server(tmp_path_factory):
     if not binary.exists():
         if shutil.which("npm") is None:
             pytest.skip("npm is not installed, so the Azurite storage emulator cannot be installed")
-        subprocess.run(["npm", "install", "--prefix", str(AZURITE_DIR), "azurite@3", "--no-audit", "--no-fund"],
-                       check=True, capture_output=True, timeout=600)
+        subprocess.run(["npm", "install", "--prefix", str(AZURITE_DIR), f"azurite@{AZURITE_VERSION}", "--no-audit",
+                        "--no-fund"], check=True, capture_output=True, timeout=600)
     port = _free_port()
     process = subprocess.Popen(
         [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--disableTelemetry",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -34,7 +35,7 @@ def test_dry_run_writes_each_job_and_its_uploads_without_running(workflow, tmp_p
     assert job.compute == "gpu-cluster"
     assert job.command.startswith("python olivine_job.py --spec spec.json --output ${{outputs.output}}")
     pip = next(d for d in job.environment.conda_file["dependencies"] if isinstance(d, dict))["pip"]
-    assert "olivine[hf]==0.1.0" in pip and "datasets" in pip
+    assert f"olivine[hf]=={importlib.metadata.version('olivine')}" in pip and "datasets" in pip
     uploads = {u["input"]: u for u in json.loads((scale_dir / "uploads.json").read_text())}
     assert uploads["model"]["local_path"] == str(tiny_model)
     assert uploads["data_0"]["local_path"] == str(train_file)

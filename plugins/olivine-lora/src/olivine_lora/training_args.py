@@ -7,7 +7,7 @@ reported by the pass as having no effect.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_serializer, model_validator
 
@@ -67,8 +67,11 @@ INFRASTRUCTURE = frozenset({
 ReportTo = Literal["none", "all", "tensorboard"]
 IntervalStrategy = Literal[hf_fields.INTERVAL_STRATEGIES]  # type: ignore[valid-type]
 SaveStrategy = Literal[hf_fields.SAVE_STRATEGIES]  # type: ignore[valid-type]
-Scheduler = Literal[hf_fields.SCHEDULERS]  # type: ignore[valid-type]
-Optimizer = Literal[hf_fields.OPTIMIZERS]  # type: ignore[valid-type]
+# transformers adds schedulers and optimizers in minor releases: the docs name the enum, not its members.
+Scheduler = Annotated[Literal[hf_fields.SCHEDULERS],  # type: ignore[valid-type]
+                      Field(json_schema_extra={"x-doc-values": "a name from transformers' `SchedulerType`"})]
+Optimizer = Annotated[Literal[hf_fields.OPTIMIZERS],  # type: ignore[valid-type]
+                      Field(json_schema_extra={"x-doc-values": "a name from transformers' `OptimizerNames`"})]
 
 
 class _Honoured(BaseModel):

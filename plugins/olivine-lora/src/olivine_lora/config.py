@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Literal
 
 from olivine import StrictConfig
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SerializerFunctionWrapHandler, model_serializer
 
 from olivine_lora.training_args import TrainingArgs
 
 DType = Literal["auto", "float32", "bfloat16", "float16"]
+QUANT_TYPE = Literal["nf4", "fp4"]
+# QLoRA's own keys. Olive's LoRA takes them (the Phi-3 cookbook sets double_quant on a LoRA pass it calls
+# QLoRA): olivine accepts them on LoRA too, with a note that they change nothing there.
+QLORA_ONLY = ("double_quant", "quant_type", "compute_dtype")
 
 
 class LoRAConfig(StrictConfig):
@@ -38,11 +42,31 @@ class LoRAConfig(StrictConfig):
     allow_tf32: bool = Field(True, description="Allow TF32 matmuls on Ampere and newer GPUs.")
     training_args: TrainingArgs = Field(  # type: ignore[valid-type]
         default_factory=TrainingArgs, description="Any Hugging Face TrainingArguments field.")
+    double_quant: bool | None = Field(
+        None, description="QLoRA only: accepted on LoRA (as Olive does) with a note; LoRA does not quantize.")
+    quant_type: QUANT_TYPE | None = Field(
+        None, description="QLoRA only: accepted on LoRA (as Olive does) with a note; LoRA does not quantize.")
+    compute_dtype: DType | None = Field(
+        None, description="QLoRA only: accepted on LoRA (as Olive does) with a note; LoRA does not quantize.")
+
+    @model_serializer(mode="wrap")
+    def _without_unset_qlora_keys(self, handler: SerializerFunctionWrapHandler) -> dict:
+        # Unset QLoRA keys stay out of LoRA's dump, so the cache key of a LoRA config without them is unchanged.
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in QLORA_ONLY and v is None)}
+
+    def notes(self) -> list[str]:
+        """One line per QLoRA-only key set on a LoRA pass: accepted, no effect."""
+        if isinstance(self, QLoRAConfig):
+            return []
+        return [f"{key} applies to QLoRA; this LoRA pass does not quantize"
+                for key in QLORA_ONLY if getattr(self, key) is not None]
 
 
 class QLoRAConfig(LoRAConfig):
     """Config of the QLoRA pass: LoRA over a 4-bit (bitsandbytes) base."""
 
-    double_quant: bool = Field(False, description="Quantize the quantization constants too.")
-    quant_type: Literal["nf4", "fp4"] = Field("nf4", description="4-bit data type.")
-    compute_dtype: DType = Field("auto", description="Dtype the 4-bit layers compute in (auto: as torch_dtype).")
+    double_quant: bool = Field(False, description="Quantize the quantization constants too.")  # type: ignore[assignment]
+    quant_type: QUANT_TYPE = Field("nf4", description="4-bit data type.")  # type: ignore[assignment]
+    compute_dtype: DType = Field(  # type: ignore[assignment]
+        "auto", description="Dtype the 4-bit layers compute in (auto: as torch_dtype).")

@@ -26,7 +26,7 @@ def run_lora(cfg, model: ModelRef, ctx: PassContext, quantized: bool) -> ModelRe
 def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
     """Train and save; returns the adapter's ModelRef and the trained in-memory PeftModel."""
     args = cfg.training_args
-    notes = args.notes() + [f"training_args.{name} has no effect in olivine's training loop"
+    notes = cfg.notes() + args.notes() + [f"training_args.{name} has no effect in olivine's training loop"
                             for name in args.inert_fields()]
     device = loading.pick_device(args.use_cpu)
     prec = precision.resolve(cfg.torch_dtype, device, args.bf16, args.fp16, notes)

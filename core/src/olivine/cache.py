@@ -2,12 +2,17 @@
 
 Layout under the cache dir::
 
-    models/<key>/        a finished pass output (``ref.json`` + the model files)
+    models/<key>/        a finished pass output: ``ref.json``, the model files, ``manifest.json`` (last)
     evals/<key>.json     a finished evaluation
-    work/<key>-<pid>/    a pass being produced; renamed into models/ when it succeeds
+    work/<key>-<token>/  a pass being produced (under the key's lock); renamed into models/ when done
     checkpoints/<key>/   resumable state of an unfinished pass (training checkpoints)
-    locks/<key>.lock     held while one run produces an entry, so concurrent runs wait, then hit
+    locks/<key>.lock     a held file lock while one run produces an entry: concurrent runs wait, then hit
     resources/<key>/     downloaded resources (cloud data, registry models)
+    corrupt/             entries found damaged, moved aside for inspection (``olivine cache prune`` empties it)
+
+The cache may be shared by a team, so everything read from it is checked: an entry counts only if its
+manifest matches its files, and nothing in it is unpickled. Liveness of another run comes from the
+file locks it holds (they die with its process, in any pid namespace), never from pids.
 """
 
 from __future__ import annotations
@@ -15,29 +20,70 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
+import time
+import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from olivine.errors import CacheLockTimeout
+from olivine import manifest
+from olivine.durable import atomic_write_text, fsync_dir
+from olivine.errors import CacheLockTimeout, OlivineError
 from olivine.models import ModelRef, content_key, model_key
 
+log = logging.getLogger("olivine.cache")
 LOCK_TIMEOUT_S = 24 * 3600
+LOCK_TIMEOUT_ENV = "OLIVINE_CACHE_LOCK_TIMEOUT"
+LOCK_REPORT_EVERY_S = 30.0
+MEMO_LIMIT = 20000  # content-hashes.json entries kept (the most recent); each is ~150 bytes
+SUBDIRS = ("models", "evals", "work", "checkpoints", "locks", "resources", "corrupt")
+
+
+class CacheError(OlivineError):
+    """The cache dir cannot be used (read-only, no space, not a folder); the message names the path."""
 
 
 def digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+def lock_timeout() -> float:
+    value = os.environ.get(LOCK_TIMEOUT_ENV)
+    try:
+        return float(value) if value else LOCK_TIMEOUT_S
+    except ValueError:
+        raise CacheError(f"{LOCK_TIMEOUT_ENV}={value!r}: expected a number of seconds") from None
+
+
+def read_content_hashes(cache_dir: Path) -> dict[str, str]:
+    """File digests the cache computed: ``"<resolved path>|<size>|<mtime_ns>" -> sha256 hex``.
+
+    Public for systems that hash inputs themselves (AzureML uploads): read-only, never unpickled.
+    """
+    try:
+        data = json.loads((Path(cache_dir) / "content-hashes.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} \
+        if isinstance(data, dict) else {}
+
+
 class Cache:
     def __init__(self, root: Path):
         self.root = Path(root)
-        for sub in ("models", "evals", "work", "checkpoints", "locks", "resources"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            for sub in SUBDIRS:
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CacheError(f"cache dir {self.root}: {exc.strerror or exc}") from exc
         self._memo_file = self.root / "content-hashes.json"
-        self._memo: dict[str, str] = self._read_memo()
-        self._clean_abandoned_work()
+        self._memo: dict[str, str] = read_content_hashes(self.root)
+        self._memo_known = len(self._memo)
+        self.clean_dead_work()
 
     # keys -------------------------------------------------------------------------------------
     def model_key(self, model: ModelRef) -> str:
@@ -55,18 +101,40 @@ class Cache:
         return key
 
     # model entries ----------------------------------------------------------------------------
-    def lookup(self, key: str) -> tuple[ModelRef, dict[str, Any]] | None:
+    def lookup(self, key: str, repair: bool = False) -> tuple[ModelRef, dict[str, Any]] | None:
+        """The finished entry for ``key``, or None. ``repair`` (only under the key's lock): a damaged
+        entry is reported with its path, moved aside, and None returned so the pass runs again."""
         entry = self.root / "models" / key
-        ref_file = entry / "ref.json"
-        if not ref_file.is_file():
+        if not entry.exists():
             return None
-        data = json.loads(ref_file.read_text())
-        return ModelRef.from_json(data["model"], relative_to=entry), data.get("meta", {})
+        reason = manifest.problem(entry, key)
+        found = None if reason else self._read_ref(entry)
+        if found is None:
+            if repair:
+                self.set_aside(entry, reason or "ref.json is unreadable")
+            return None
+        return found
+
+    def _read_ref(self, entry: Path) -> tuple[ModelRef, dict[str, Any]] | None:
+        try:
+            data = json.loads((entry / "ref.json").read_text(encoding="utf-8"))
+            return ModelRef.from_json(data["model"], relative_to=entry), dict(data.get("meta") or {})
+        except (OSError, ValueError, KeyError, TypeError):  # pydantic's ValidationError is a ValueError
+            return None
+
+    def set_aside(self, path: Path, reason: str) -> Path | None:
+        """Move a damaged entry (or eval file) to ``corrupt/`` and say so, naming it."""
+        target = self.root / "corrupt" / f"{path.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        log.warning("cache entry %s: %s; corrupt, re-running (moved to %s)", path, reason, target)
+        try:
+            os.replace(path, target)
+        except FileNotFoundError:
+            return None  # another run moved it first
+        return target
 
     def work_dir(self, key: str) -> Path:
-        work = self.root / "work" / f"{key}-{os.getpid()}"
-        if work.exists():
-            shutil.rmtree(work)
+        """A fresh folder to produce ``key`` in; the caller holds ``lock(key)``, which marks it live."""
+        work = self.root / "work" / f"{key}-{uuid.uuid4().hex[:12]}"
         work.mkdir(parents=True)
         return work
 
@@ -74,79 +142,129 @@ class Cache:
         return self.root / "checkpoints" / key
 
     def commit(self, key: str, work: Path, model: ModelRef, meta: dict[str, Any]) -> ModelRef:
-        """Make a finished work dir the cache entry for ``key`` in one rename."""
+        """Finish a work dir: ref.json, fsync, manifest last, then one rename makes it the entry."""
         model = model.with_metadata(cache_key=key)
-        (work / "ref.json").write_text(json.dumps({"model": model.to_json(relative_to=work), "meta": meta},
-                                                  indent=2, default=str))
+        atomic_write_text(work / "ref.json", json.dumps({"model": model.to_json(relative_to=work), "meta": meta},
+                                                        indent=2, default=str))
+        manifest.write(work, key)
         entry = self.root / "models" / key
-        if entry.exists():  # another run finished first; ours is identical by construction
-            shutil.rmtree(work, ignore_errors=True)
+        if entry.exists() and manifest.problem(entry, key) is None:
+            shutil.rmtree(work, ignore_errors=True)  # another run finished first; identical by construction
         else:
+            if entry.exists():
+                self.set_aside(entry, manifest.problem(entry, key) or "damaged")
             os.replace(work, entry)
+            fsync_dir(entry.parent)
         shutil.rmtree(self.checkpoint_dir(key), ignore_errors=True)
         found = self.lookup(key)
-        assert found is not None
+        if found is None:
+            raise CacheError(f"cache entry {entry} could not be read back after writing it")
         return found[0]
+
+    def expected_hashes(self, path: Path) -> dict[Path, str]:
+        """Manifest hashes of the entry holding ``path`` (empty if it is not in the cache)."""
+        try:
+            rel = Path(path).resolve().relative_to((self.root / "models").resolve())
+        except ValueError:
+            return {}
+        entry = self.root / "models" / rel.parts[0]
+        return {p.resolve(): h for p, h in manifest.hashes_by_path(entry).items()}
 
     # evaluations ------------------------------------------------------------------------------
     def lookup_eval(self, key: str) -> dict[str, Any] | None:
         file = self.root / "evals" / f"{key}.json"
-        return json.loads(file.read_text()) if file.is_file() else None
+        if not file.is_file():
+            return None
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            self.set_aside(file, "unreadable evaluation result")
+            return None
+        return data
 
     def store_eval(self, key: str, result: dict[str, Any]) -> None:
-        _atomic_write(self.root / "evals" / f"{key}.json", json.dumps(result, indent=2, default=str))
+        atomic_write_text(self.root / "evals" / f"{key}.json", json.dumps(result, indent=2, default=str))
 
     # locking ----------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, key: str, on_wait=None):
-        from filelock import FileLock, Timeout
-
-        lock = FileLock(str(self.root / "locks" / f"{key}.lock"))
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            if on_wait:
-                on_wait()
-            try:
-                lock.acquire(timeout=LOCK_TIMEOUT_S)
-            except Timeout:
-                raise CacheLockTimeout(f"cache entry {key} stayed locked for {LOCK_TIMEOUT_S}s") from None
-        try:
+    def lock(self, key: str, on_wait: Callable[[], None] | None = None,
+             on_progress: Callable[[float], None] | None = None):
+        """Hold ``locks/<key>.lock``: an OS file lock, released by the kernel when its process dies."""
+        with hold_lock(self.root / "locks" / f"{key}.lock", f"cache entry {key}", on_wait, on_progress):
             yield
-        finally:
-            lock.release()
+
+    def clean_dead_work(self) -> list[Path]:
+        """Remove work dirs whose key lock nobody holds: their run died (SIGKILL, lost container)."""
+        removed = []
+        for work in sorted((self.root / "work").iterdir()):
+            key = work.name.rsplit("-", 1)[0]
+            if not try_lock(self.root / "locks" / f"{key}.lock", partial(shutil.rmtree, work, True)):
+                continue
+            removed.append(work)
+        return removed
 
     # internals --------------------------------------------------------------------------------
-    def _read_memo(self) -> dict[str, str]:
-        try:
-            return json.loads(self._memo_file.read_text())
-        except (OSError, ValueError):
-            return {}
-
     def _write_memo(self) -> None:
-        _atomic_write(self._memo_file, json.dumps(self._memo))
+        """Merge with what other runs wrote meanwhile (under a lock), keep the newest MEMO_LIMIT entries."""
+        if len(self._memo) == self._memo_known:
+            return
+        try:
+            with hold_lock(self.root / "locks" / "content-hashes.lock", "content-hashes.json", None, None):
+                merged = {**read_content_hashes(self.root), **self._memo}
+                if len(merged) > MEMO_LIMIT:
+                    merged = dict(list(merged.items())[-MEMO_LIMIT:])
+                atomic_write_text(self._memo_file, json.dumps(merged))
+        except OSError as exc:  # a read-only shared cache still serves hits; hashing is redone next time
+            log.debug("content-hashes.json not written: %s", exc)
+        self._memo_known = len(self._memo)
 
-    def _clean_abandoned_work(self) -> None:
-        """Remove work dirs of runs that died (SIGKILL): their pid no longer exists."""
-        for work in (self.root / "work").iterdir():
-            pid = work.name.rsplit("-", 1)[-1]
-            if pid.isdigit() and not _pid_alive(int(pid)):
-                shutil.rmtree(work, ignore_errors=True)
 
+@contextlib.contextmanager
+def hold_lock(path: Path, what: str, on_wait, on_progress):
+    """Take a file lock, reporting every LOCK_REPORT_EVERY_S while waiting, up to ``lock_timeout()``."""
+    from filelock import FileLock, Timeout
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
+    lock = FileLock(str(path))
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait:
+            on_wait()
+        limit, began = lock_timeout(), time.monotonic()
+        while True:
+            waited = time.monotonic() - began
+            try:
+                lock.acquire(timeout=max(0.0, min(LOCK_REPORT_EVERY_S, limit - waited)))
+                break
+            except Timeout:
+                waited = time.monotonic() - began
+                if waited >= limit:
+                    raise CacheLockTimeout(f"{what} stayed locked by another run for {waited:.0f}s ({path}); "
+                                           f"{LOCK_TIMEOUT_ENV} sets how long to wait") from None
+                (on_progress or _log_progress(what))(waited)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _log_progress(what: str) -> Callable[[float], None]:
+    return lambda waited: log.info("%s: still waiting for another run (%.0fs)", what, waited)
+
+
+def try_lock(path: Path, action: Callable[[], Any]) -> bool:
+    """Run ``action`` only if nobody holds the lock at ``path`` (a dead holder's lock is free)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
         return False
-    except PermissionError:
-        return True
+    try:
+        action()
+    finally:
+        lock.release()
     return True
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 import shutil
 import time
@@ -58,15 +59,16 @@ def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -
     plugins = plugins or get_plugins()
     loaded = load_workflow(config_file)
     plan = build_plan(loaded, plugins)
-    logging.getLogger("olivine").setLevel(SEVERITY_TO_LEVEL[loaded.config.engine.log_severity_level])
+    if not os.environ.get("OLIVINE_LOG_LEVEL"):  # the command line's -v/-q/--log_level win over the config
+        logging.getLogger("olivine").setLevel(SEVERITY_TO_LEVEL[loaded.config.engine.log_severity_level])
     cache_root = _resolve(loaded, loaded.config.engine.cache_dir)
     if loaded.config.engine.clean_cache and not dry_run:
         shutil.rmtree(cache_root, ignore_errors=True)
     cache = Cache(cache_root)
     out_dir = Path(output_dir).resolve() if output_dir else _resolve(loaded, loaded.config.engine.output_dir)
     dry_dir = _fresh_dir(out_dir / "dry-run") if dry_run else None
-    model = materialize.input_model(plan, plugins, cache)
-    data_configs, data_keys = materialize.data_configs(plan, plugins, cache)
+    model = materialize.input_model(plan, plugins, cache, dry_run)
+    data_configs, data_keys = materialize.data_configs(plan, plugins, cache, dry_run)
 
     def evaluate(ref: ModelRef, metrics=plan.metrics) -> dict[str, Any]:
         return evaluate_model(ref, metrics, plan.target, cache, data_configs, data_keys,
@@ -102,7 +104,7 @@ def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -
     if dry_dir is not None:
         (dry_dir / "run.json").write_text(json.dumps({**run_record, "dry_run": True}, indent=2, default=str))
         return RunOutcome(plan, dry_dir, run_record, None, results)
-    published = publish(out_dir, model if plan.passes else None, run_record)
+    published = publish(out_dir, model if plan.passes else None, run_record, cache)
     return RunOutcome(plan, out_dir, run_record, published, results)
 
 

@@ -57,11 +57,13 @@ def run_pass(item: PlannedPass, model: ModelRef, cache: Cache, data_configs: dic
     started = time.perf_counter()
     hit = cache.lookup(key)
     if hit is None and dry_run is not None:
-        output, report = _describe(item, model, key, cache, data_configs, workflow_dir, dry_run)
+        with cache.lock(key):
+            output, report = _describe(item, model, key, cache, data_configs, workflow_dir, dry_run)
         return PassResult(item.key, item.type, key, False, time.perf_counter() - started, output, report)
     if hit is None:
-        with cache.lock(key, on_wait=lambda: log.info("%s: waiting for another run producing it", item.key)):
-            hit = cache.lookup(key)
+        with cache.lock(key, on_wait=lambda: log.info("%s: waiting for another run producing it", item.key),
+                        on_progress=lambda s: log.info("%s: still waiting for another run (%.0fs)", item.key, s)):
+            hit = cache.lookup(key, repair=True)  # under the lock: a damaged entry is set aside and re-run
             if hit is None:
                 output, report = _produce(item, model, key, cache, data_configs, workflow_dir, show_progress)
                 return PassResult(item.key, item.type, key, False, time.perf_counter() - started, output, report)
@@ -118,5 +120,9 @@ def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress)
     release_memory()
     output = output.with_metadata(producer=item.type, pass_key=item.key)
     ctx.report["seconds"] = round(seconds, 3)
-    stored = cache.commit(key, work, output, {"report": ctx.report, "pass": item.type, "seconds": seconds})
+    try:
+        stored = cache.commit(key, work, output, {"report": ctx.report, "pass": item.type, "seconds": seconds})
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # nothing half-written stays (a full disk, a read-only cache)
+        raise
     return stored, ctx.report

@@ -1,10 +1,19 @@
-"""A small progress bar for long steps: redraws on a terminal, logs periodic lines elsewhere."""
+"""Progress of long steps: a tqdm bar (rate, ETA, terminal width) on a terminal, a log line every 10 seconds
+elsewhere (CI logs, files, AzureML job logs), where a redrawn bar would be noise."""
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
+
+LOG_INTERVAL_S = 10.0
+
+
+def bars_wanted() -> bool:
+    """False under ``-q`` (OLIVINE_VERBOSITY < 0): only warnings, errors and the summary."""
+    return int(os.environ.get("OLIVINE_VERBOSITY", "0") or 0) >= 0
 
 
 class Progress:
@@ -14,15 +23,22 @@ class Progress:
                  logger: logging.Logger | None = None, stream=None):
         self.total = total
         self.description = description
-        self.enabled = enabled
+        self.enabled = enabled and bars_wanted()
         self.logger = logger or logging.getLogger("olivine")
         self.stream = stream or sys.stderr
         self.count = 0
         self.fields: dict[str, object] = {}
         self.started = time.perf_counter()
-        self._last_draw = 0.0
+        self._last_logged_at = self.started
         self._last_logged: tuple | None = None
-        self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bar = self._tqdm() if self.enabled and _is_tty(self.stream) else None
+
+    def _tqdm(self):
+        from tqdm import tqdm
+
+        # dynamic_ncols follows the terminal's width; leave=True keeps the finished bar as a record of the step.
+        return tqdm(total=self.total, desc=self.description, file=self.stream, dynamic_ncols=True, leave=True,
+                    unit="step" if self.total else "it", smoothing=0.1)
 
     def __enter__(self) -> Progress:
         return self
@@ -33,36 +49,47 @@ class Progress:
     def update(self, n: int = 1, **fields: object) -> None:
         self.count += n
         self.fields.update(fields)
+        if self._bar is not None:
+            if fields:
+                self._bar.set_postfix({k: _fmt(v) for k, v in self.fields.items()}, refresh=False)
+            self._bar.update(n)
+            return
         now = time.perf_counter()
-        interval = 0.1 if self._tty else 10.0
-        if now - self._last_draw >= interval or (self.total and self.count >= self.total):
-            self._last_draw = now
-            self._draw(final=False)
+        if now - self._last_logged_at >= LOG_INTERVAL_S or (self.total and self.count >= self.total):
+            self._last_logged_at = now
+            self._log()
 
     def close(self) -> None:
-        self._draw(final=True)
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        elif self.count:
+            self._log()
 
     def line(self) -> str:
+        """What the log line says: done/total, elapsed, rate, ETA and the latest fields."""
         elapsed = time.perf_counter() - self.started
         done = f"{self.count}/{self.total}" if self.total else str(self.count)
-        bar = ""
-        if self.total:
-            filled = int(24 * min(self.count, self.total) / self.total)
-            bar = "[" + "#" * filled + "." * (24 - filled) + "] "
-        extras = " ".join(f"{k}={_fmt(v)}" for k, v in self.fields.items())
-        return f"{self.description} {bar}{done} {elapsed:.1f}s {extras}".rstrip()
+        parts = [self.description, done, f"{elapsed:.1f}s"]
+        if self.count and elapsed > 0:
+            rate = self.count / elapsed
+            parts.append(f"{rate:.3g}/s")
+            if self.total and self.count < self.total:
+                parts.append(f"eta {(self.total - self.count) / rate:.0f}s")
+        parts += [f"{k}={_fmt(v)}" for k, v in self.fields.items()]
+        return " ".join(parts)
 
-    def _draw(self, final: bool) -> None:
+    def _log(self) -> None:
         if not self.enabled:
             return
-        if self._tty:
-            self.stream.write("\r\033[K" + self.line() + ("\n" if final else ""))
-            self.stream.flush()
-        elif final or self.count:
-            state = (self.count, tuple(self.fields.items()))
-            if state != self._last_logged:  # the last update and close() can describe the same state
-                self.logger.info(self.line())
-                self._last_logged = state
+        state = (self.count, tuple(self.fields.items()))
+        if state != self._last_logged:  # the last update and close() can describe the same state
+            self.logger.info(self.line())
+            self._last_logged = state
+
+
+def _is_tty(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 def _fmt(value: object) -> str:

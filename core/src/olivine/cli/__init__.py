@@ -12,11 +12,13 @@ from olivine.cli.config_cmds import config_group
 from olivine.cli.doctor_cmd import doctor_command
 from olivine.cli.inspect_cmds import evaluators_cmd, passes_group, plugins_cmd, resources_cmd, systems_cmd
 from olivine.cli.run_cmds import run_cmd, run_pass_cmd
+from olivine.cli.verbosity import LOG_LEVEL, verbosity_options
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="olivine")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@verbosity_options
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """olivine: fine-tune, convert and quantize language models from one workflow config."""
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=logging.WARNING)
     # Plugins load before click parses --debug: set the level now so their load tracebacks show.
-    logging.getLogger("olivine").setLevel(logging.DEBUG if debug_enabled() else logging.INFO)
+    inherited = os.environ.get(LOG_LEVEL)  # a run-pass process follows the run that started it
+    logging.getLogger("olivine").setLevel(logging.DEBUG if debug_enabled() else int(inherited or logging.INFO))
     try:
         from olivine.plugins import get_plugins
 

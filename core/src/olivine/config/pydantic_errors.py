@@ -14,10 +14,14 @@ from olivine.suggest import did_you_mean
 def config_errors_from(exc: ValidationError, model: type[BaseModel], prefix: str) -> ConfigErrors:
     errors = []
     items = [(item, _clean_loc(model, item["loc"])) for item in exc.errors()]
+    reported: set[str] = set()
     for item, loc in items:
         if _lost_union_branch(loc, items):
             continue
         path = join_path(prefix, *loc)
+        if path in reported:  # each member of a union the value failed says so: one bad value, one error
+            continue
+        reported.add(path)
         if item["type"] == "extra_forbidden":
             allowed = allowed_keys(model, loc[:-1])
             errors.append(ConfigError(path, "unknown key", did_you_mean(str(loc[-1]), allowed)))

@@ -43,6 +43,15 @@ class LoRA(Pass):
             errors.extend(target_name_errors(cfg.target_modules, kind, ctx.path))
         return errors
 
+    def config_notes(self) -> list[tuple[str, str]]:
+        """For ``olivine config validate``: old names mapped, and settings accepted that change nothing."""
+        args = self.config.training_args
+        notes = [("", note) for note in getattr(self.config, "notes", list)()]
+        notes += [("", note) for note in args.notes()]
+        notes += [(f"training_args.{name}", "has no effect in olivine's training loop")
+                  for name in args.inert_fields()]
+        return notes
+
     def cache_config(self) -> dict:
         """training_args by current names: renaming evaluation_strategy to eval_strategy keeps the cached adapter."""
         config = self.config.model_dump(mode="json")

@@ -74,10 +74,20 @@ Optimizer = Annotated[Literal[hf_fields.OPTIMIZERS],  # type: ignore[valid-type]
                       Field(json_schema_extra={"x-doc-values": "a name from transformers' `OptimizerNames`"})]
 
 
+def _old_names_schema(schema: dict[str, Any]) -> None:
+    """The editor schema accepts the old names ``normalize`` maps (the model validator is invisible to it)."""
+    props = schema.setdefault("properties", {})
+    props.setdefault("extra_args", {"type": "object", "description": "Merged into training_args (old Olive)."})
+    for old, new in RENAMED.items():
+        props.setdefault(old, {"description": f"Old name of {new} (renamed in transformers)."})
+    for old, reason in DROPPED.items():
+        props.setdefault(old, {"description": f"Accepted and dropped: {reason}.", "deprecated": True})
+
+
 class _Honoured(BaseModel):
     """The TrainingArguments fields the loop acts on. Defaults: Olive's where it sets one, else transformers'."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), json_schema_extra=_old_names_schema)
 
     seed: int = Field(42, description="Seeds the LoRA initialization and dropout.")
     data_seed: int | None = Field(None, description="Seeds the data order and the eval split (default: seed).")

@@ -50,13 +50,10 @@ def test_unknown_top_level_and_engine_keys(tmp_path, fake_hf_model, test_plugins
                      "pases: unknown key (did you mean passes?)"]
 
 
-def test_missing_model_folder_says_no_hub(tmp_path, test_plugins, monkeypatch):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    cfg = {"input_model": {"type": "HfModel", "model_path": "microsoft/Phi-3-mini-4k-instruct"},
-           "passes": {"a": {"type": "Touch"}}}
+def test_missing_model_folder_is_neither_folder_nor_hub_id(tmp_path, test_plugins):
+    cfg = {"input_model": {"type": "HfModel", "model_path": "./models/phi3"}, "passes": {"a": {"type": "Touch"}}}
     [line] = errors_of(write_workflow(tmp_path, cfg))
-    assert line.startswith("input_model.model_path: 'microsoft/Phi-3-mini-4k-instruct' is neither a local folder")
-    assert "never downloads" in line
+    assert line.startswith("input_model.model_path: './models/phi3' is neither a local folder")
 
 
 def test_model_name_resolves_from_local_hf_cache(tmp_path, test_plugins, monkeypatch):
@@ -65,7 +62,11 @@ def test_model_name_resolves_from_local_hf_cache(tmp_path, test_plugins, monkeyp
     (snapshot / "config.json").write_text("{}")
     (snapshot.parents[1] / "refs").mkdir()
     (snapshot.parents[1] / "refs" / "main").write_text("abc123")
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    # huggingface_hub reads HF_HOME once, at import: point its cache constant here (offline, as tests run)
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     cfg = {"input_model": {"type": "HfModel", "model_path": "acme/tiny"}, "passes": {"a": {"type": "Touch"}}}
     plan = validate(write_workflow(tmp_path, cfg))
     assert plan.input_path == snapshot

@@ -1,8 +1,7 @@
-"""Resolve ``input_model`` to a local ModelRef: a folder, the local Hugging Face cache, or a resource."""
+"""Resolve ``input_model`` to a local ModelRef: a folder, a Hugging Face hub repo, or a resource."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,43 +18,37 @@ def is_resource_ref(value: Any) -> bool:
     return isinstance(value, dict) and "type" in value or (isinstance(value, str) and "://" in value)
 
 
-def hf_cache_dirs() -> list[Path]:
-    dirs = []
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(var):
-            dirs.append(Path(os.environ[var]))
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    home = Path(os.environ.get("HF_HOME", cache_home / "huggingface"))
-    dirs.append(home / "hub")
-    return dirs
+def locate_model_path(value: str, workflow_dir: Path, path: str, revision: str | None = None,
+                      onnx: bool = False, trust_remote_code: bool = False) -> Path:
+    """A local folder or file, else a hub repo id downloaded (or found in the hub cache when offline)."""
+    from olivine.hub import download_model, looks_like_repo_id
 
-
-def find_in_hf_cache(repo_id: str) -> Path | None:
-    """The snapshot folder of ``repo_id`` in the local hub cache (refs/main first), without network."""
-    folder = "models--" + repo_id.replace("/", "--")
-    for cache in hf_cache_dirs():
-        repo = cache / folder
-        ref = repo / "refs" / "main"
-        if ref.is_file():
-            snapshot = repo / "snapshots" / ref.read_text().strip()
-            if snapshot.is_dir():
-                return snapshot
-        snapshots = sorted((repo / "snapshots").glob("*")) if (repo / "snapshots").is_dir() else []
-        if snapshots:
-            return snapshots[-1]
-    return None
-
-
-def locate_model_path(value: str, workflow_dir: Path, path: str) -> Path:
     local = resolve_path(value, workflow_dir)
     if local.exists():
         return local.resolve()
-    cached = find_in_hf_cache(value) if value.count("/") == 1 and not value.startswith((".", "/")) else None
-    if cached is not None:
-        return cached
-    raise ConfigError(
-        path, f"{value!r} is neither a local folder ({local}) nor in the local Hugging Face cache",
-        "olivine never downloads from the hub: download it first or point model_path at a folder")
+    if looks_like_repo_id(value):
+        return download_model(value, revision, path, onnx=onnx, trust_remote_code=trust_remote_code).path
+    raise ConfigError(path, f"{value!r} is neither a local folder ({local}) nor a Hugging Face hub repo id",
+                      "point it at a model folder, or write a hub id as owner/name")
+
+
+def locate_input_model(cfg: InputModelConfig, workflow_dir: Path, path: str = "input_model.model_path") -> Path:
+    """``input_model.model_path``, with the hub revision and remote-code setting of its ``load_kwargs``."""
+    return locate_model_path(cfg.model_path, workflow_dir, path, revision=cfg.load_kwargs.get("revision"),
+                             onnx=cfg.type in ONNX_TYPES,
+                             trust_remote_code=bool(cfg.load_kwargs.get("trust_remote_code")))
+
+
+def hub_identity(path: Path) -> str | None:
+    """``owner/name@commit`` for a folder inside the hub cache (``models--owner--name/snapshots/<commit>``):
+    what keys a hub model in olivine's cache, instead of hashing gigabytes of weights."""
+    parts = Path(path).parts
+    if len(parts) < 3 or parts[-2] != "snapshots" or not parts[-3].startswith("models--"):
+        return None
+    commit = parts[-1]
+    if len(commit) != 40 or any(c not in "0123456789abcdef" for c in commit):
+        return None
+    return parts[-3][len("models--"):].replace("--", "/") + "@" + commit
 
 
 def find_hf_folder(root: Path) -> Path:
@@ -82,7 +75,19 @@ def model_ref_for(cfg: InputModelConfig, path: Path, workflow_dir: Path) -> Mode
     metadata = {"load_kwargs": cfg.load_kwargs, "task": cfg.task, "producer": "input_model"}
     if fmt == "hf+adapter":
         adapter = locate_model_path(cfg.adapter_path, workflow_dir, "input_model.adapter_path")
+        metadata["hub"] = _hub_keys({"path": adapter, "base_model": path})
         return ModelRef(format=fmt, path=adapter, base_model=path, metadata=metadata)
+    metadata["hub"] = _hub_keys({"path": path})
     if fmt == "onnx" and cfg.onnx_file_name and path.is_dir():
         path = path / cfg.onnx_file_name  # a folder holding several .onnx files: the one to use
     return ModelRef(format=fmt, path=path, metadata=metadata)
+
+
+def _hub_keys(paths: dict[str, Path]) -> dict[str, dict[str, str]]:
+    """For each hub snapshot among ``paths``: the folder and its repo@commit (models.model_key reads it)."""
+    keys = {}
+    for role, folder in paths.items():
+        identity = hub_identity(folder)
+        if identity is not None:
+            keys[role] = {"folder": str(folder), "identity": identity}
+    return keys

@@ -89,10 +89,19 @@ def _file_digest(file: Path, memo: dict[str, Any] | None) -> str:
 
 def model_key(model: ModelRef, memo: dict[str, Any] | None = None) -> str:
     """Content key of a ModelRef: its files, its base model's files and its format."""
-    parts = {"format": model.format, "path": content_key(model.path, memo)}
+    hub = model.metadata.get("hub") or {}
+    parts = {"format": model.format, "path": _key_of(model.path, hub.get("path"), memo)}
     if model.base_model is not None:
-        parts["base_model"] = content_key(model.base_model, memo)
+        parts["base_model"] = _key_of(model.base_model, hub.get("base_model"), memo)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _key_of(path: Path, hub: dict[str, str] | None, memo: dict[str, Any] | None) -> str:
+    """A hub snapshot is keyed by repo@commit (its files are immutable per commit); anything else by content.
+    The recorded folder must be this very path: metadata copied onto a pass output never keys it."""
+    if hub and Path(hub["folder"]) == Path(path):
+        return "hub:" + hub["identity"]
+    return content_key(path, memo)
 
 
 def link_or_copy_tree(src: Path, dst: Path) -> None:

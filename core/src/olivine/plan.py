@@ -17,7 +17,7 @@ from olivine.data import validate_data_config
 from olivine.errors import ConfigError, ConfigErrors, OlivineError
 from olivine.evaluators import Evaluator
 from olivine.goals import goal_errors
-from olivine.inputs import input_format, is_resource_ref, locate_model_path
+from olivine.inputs import input_format, is_resource_ref, locate_input_model
 from olivine.models import ModelRef
 from olivine.passes import Accelerator, Pass, ValidationContext
 from olivine.plugins import Plugins
@@ -151,7 +151,7 @@ def _systems(loaded: LoadedWorkflow, plugins: Plugins, errors: _Collector) -> di
     systems: dict[str, System] = {}
     for key, entry in loaded.config.systems.items():
         path = f"systems.{key}"
-        cls = errors.run(plugins.systems.get, entry.type, f"{path}.type")
+        cls = errors.run(plugins.systems.get, _type_name(plugins.systems, entry.type), f"{path}.type")
         if cls is None:
             continue
         config = errors.run(cls.parse_config, entry.system_config(), path)
@@ -179,7 +179,7 @@ def _input_path(loaded: LoadedWorkflow, plugins: Plugins) -> Path | None:
     if is_resource_ref(value):
         _resource_for(value, plugins, "input_model.model_path")
         return None
-    return locate_model_path(value, loaded.workflow_dir, "input_model.model_path")
+    return locate_input_model(model, loaded.workflow_dir)
 
 
 def _resource_for(value: Any, plugins: Plugins, path: str):
@@ -211,7 +211,8 @@ def _passes(loaded, plugins, systems, host, fmt, vctx, errors) -> list[PlannedPa
 
 def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx, errors) -> PlannedPass | None:
     path = f"passes.{key}"
-    registered = errors.run(plugins.passes.entry, entry.type, f"{path}.type")
+    type_name = _type_name(plugins.passes, entry.type)
+    registered = errors.run(plugins.passes.entry, type_name, f"{path}.type")
     if registered is None:
         return None
     cls = registered.cls
@@ -226,13 +227,21 @@ def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx
     errors.run(instance.validate, ValidationContext(**{**vctx.__dict__, "path": path}))
     if current is not None and current not in cls.accepts:
         hint = _chain_hint(current, cls.accepts)
-        errors.add(ConfigError(f"{path}.type", f"{entry.type} accepts {', '.join(cls.accepts)} models, "
+        errors.add(ConfigError(f"{path}.type", f"{type_name} accepts {', '.join(cls.accepts)} models, "
                                f"but the model reaching it is {current}", hint))
         return None
     out = instance.output_format(current) if current else cls.produces
-    return PlannedPass(key, entry.type, instance, raw, registered.version,
+    return PlannedPass(key, type_name, instance, raw, registered.version,
                        registered.distribution, pass_host, current or "", out, search_space=space,
                        accelerator=vctx.accelerator or Accelerator())
+
+
+def _type_name(registry, name: str) -> str:
+    """The registered name ``name`` means: Olive matches type names case-insensitively (``qlora``)."""
+    if name in registry:
+        return name
+    matches = [known for known in registry.names() if known.lower() == name.lower()]
+    return matches[0] if len(matches) == 1 else name
 
 
 def _search_space(entry: PassEntry, cls, path: str, errors: _Collector) -> tuple[dict[str, Any] | None, dict]:
@@ -284,7 +293,7 @@ def _planned_metrics(name: str, evaluator: EvaluatorConfig, plugins, vctx, error
     planned = []
     for i, metric in enumerate(evaluator.metrics):
         path = f"evaluators.{name}.metrics[{i}]"
-        registered = errors.run(plugins.evaluators.entry, metric.type, f"{path}.type")
+        registered = errors.run(plugins.evaluators.entry, _type_name(plugins.evaluators, metric.type), f"{path}.type")
         if registered is None:
             continue
         if isinstance(metric.data_config, str) and metric.data_config not in vctx.data_config_names:

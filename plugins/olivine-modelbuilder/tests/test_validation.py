@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from olivine import Accelerator, ConfigError, ValidationContext
-from olivine.errors import ConfigErrors
+from olivine import Accelerator, ConfigError, ConfigErrors, ValidationContext
 from olivine_modelbuilder.model_builder import ModelBuilder
 
 CPU, DML = "CPUExecutionProvider", "DmlExecutionProvider"
@@ -32,7 +31,9 @@ def _validate(config: dict, provider: str = CPU) -> None:
     ({"precision": "fp32", "int4_block_size": 64}, CPU, "passes.builder.int4_block_size", "int4 and int8 builds"),
     ({"precision": "int8", "use_qdq": True}, CPU, "passes.builder.use_qdq", "int4 only"),
     ({"precision": "int4", "enable_cuda_graph": True}, CPU, "passes.builder.enable_cuda_graph",
-     "applies to the cuda target only, not cpu"),
+     "applies to the cuda and NvTensorRtRtx target only, not cpu"),
+    ({"precision": "fp16", "enable_cuda_graph": False}, "NvTensorRTRTXExecutionProvider",
+     "passes.builder.enable_cuda_graph", "always enables CUDA graphs"),
     ({"precision": "int4", "use_webgpu_fp32": True}, DML, "passes.builder.use_webgpu_fp32", "webgpu target only"),
     ({"precision": "fp16", "use_cuda_bf16": True}, "CUDAExecutionProvider", "passes.builder.use_cuda_bf16",
      "applies to int4 builds, not fp16 (for bf16 weights set precision bf16)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from olivine.config.migrate import Migration, migrate
 from olivine.config.pydantic_errors import config_errors_from
 from olivine.config.schema import WorkflowConfig
 from olivine.errors import ConfigError, ConfigErrors
+
+log = logging.getLogger("olivine.config")
 
 
 @dataclass
@@ -45,8 +48,11 @@ def read_raw(file: Path) -> dict[str, Any]:
             data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{file}:{exc.lineno}:{exc.colno}", f"invalid JSON: {exc.msg}") from None
-    except Exception as exc:  # yaml errors carry their own position text
-        raise ConfigError(str(file), f"invalid YAML: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # a yaml error: its mark (0-based) gives file:line:col as for JSON
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(file)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(where, f"invalid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(str(file), "a workflow config must be a JSON/YAML object")
     return data
@@ -56,6 +62,10 @@ def load_workflow(file: str | Path) -> LoadedWorkflow:
     file = Path(file).resolve()
     raw = read_raw(file)
     migration = migrate(raw)
+    if migration.refused:
+        raise ConfigErrors([ConfigError(path, message, hint) for path, message, hint in migration.refused])
+    if migration.ignored:
+        log.info("note: no effect in olivine, accepted for Olive compatibility: %s", ", ".join(migration.ignored))
     try:
         config = WorkflowConfig.model_validate(migration.config)
     except ValidationError as exc:

@@ -7,6 +7,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
+from olivine.config import olive13
 from olivine.config.schema import ENGINE_FIELDS
 
 # Old pre-processing names to current ones (Olive renamed them with the text-gen rewrite).
@@ -24,6 +25,9 @@ class Migration:
     config: dict[str, Any]
     origins: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # Olive keys with no effect in olivine (one note per run) and Olive settings olivine refuses.
+    ignored: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     def moved(self, new_path: str, old_path: str) -> None:
         self.origins[new_path] = old_path
@@ -51,6 +55,7 @@ def migrate(raw: dict[str, Any]) -> Migration:
         _unwrap_config(m, section)
     _execution_providers(m)
     _search_strategy(m)
+    olive13.apply(m)
     return m
 
 
@@ -58,7 +63,7 @@ def _engine_to_section(m: Migration) -> None:
     """Current Olive also accepts engine fields at the top level; keep them in ``engine``."""
     cfg = m.config
     engine = cfg.setdefault("engine", {}) if isinstance(cfg.get("engine", {}), dict) else cfg["engine"]
-    for key in ENGINE_FIELDS:
+    for key in (*ENGINE_FIELDS, *olive13.NO_EFFECT_ENGINE_KEYS):
         if key in cfg and isinstance(engine, dict):
             engine[key] = cfg.pop(key)
             m.moved(f"engine.{key}", key)

@@ -24,17 +24,34 @@ STRATEGIES = ("join", "join-sliding-window", "join-random", "line-by-line", "lin
 
 
 class LoadOptions(StrictConfig):
-    """``load_dataset_config``: which local files, through which ``datasets`` builder, which split."""
+    """``load_dataset_config``: local files through a ``datasets`` builder, or a hub dataset id; which split.
+
+    A hub dataset (``data_name: "timdettmers/openassistant-guanaco"``) may name its configuration with
+    ``subset`` (Olive) or ``name`` (datasets) and pin a ``revision``; ``split`` takes slices (``train[:4096]``).
+    """
 
     type: str | None = None
     data_name: str | None = None
-    subset: str | None = None
+    subset: str | None = Field(None, validation_alias=AliasChoices("subset", "name"))
+    revision: str | None = None
     split: str = "train"
     data_files: str | list[Any] | dict[str, Any] | None = None
     data_dir: str | None = None
     col_filters: dict[str, Any] = Field(default_factory=dict)
     trust_remote_code: bool | None = None
     streaming: bool = False
+
+    def is_hub(self, workflow_dir: Any = None) -> bool:
+        """``data_name`` names a dataset on the hub: not a local builder, not a local folder."""
+        from pathlib import Path
+
+        name = self.data_name
+        if not name or name in LOCAL_BUILDERS or name.startswith((".", "/", "~")) or "\\" in name:
+            return False
+        if workflow_dir is not None and (Path(workflow_dir) / name).exists() or Path(name).exists():
+            return False
+        return all(part and all(c.isalnum() or c in "-_." for c in part) for part in name.split("/")) and \
+            name.count("/") <= 1
 
     def builder(self) -> str | None:
         """The ``datasets`` builder: ``data_name`` when given, else guessed from the first file's extension."""

@@ -41,7 +41,7 @@ def validate_data_config(data: DataConfig, path: str, workflow_dir: Path) -> lis
     if load is None:
         return errors
     errors.extend(_load_errors(load, load_path, workflow_dir))
-    if not any(e.path.startswith(load_path) for e in errors):
+    if not any(e.path.startswith(load_path) for e in errors) and not load.is_hub(workflow_dir):
         errors.extend(_content_errors(load, pre, path, workflow_dir))
     return errors
 
@@ -68,13 +68,22 @@ def _both_spellings(raw: dict[str, Any], path: str, errors: list[ConfigError]) -
 def _load_errors(load: LoadOptions, path: str, workflow_dir: Path) -> list[ConfigError]:
     errors = []
     builder = load.builder()
+    if load.is_hub(workflow_dir):
+        # Fetched before any pass runs (errors there are one line too); here only what can be checked offline.
+        if split_parts(load.split) is None:
+            errors.append(ConfigError(f"{path}.split", f"cannot read split {load.split!r}",
+                                      "write it as name or name[start:end], e.g. train[:4096]"))
+        return errors
+    if load.revision is not None:
+        errors.append(ConfigError(f"{path}.revision", "applies to hub datasets only",
+                                  "data_name is a local format or folder here"))
     if builder is None and load.data_files is not None:
         errors.append(ConfigError(f"{path}.data_name", "cannot tell the file format from the data file names",
                                   f"set data_name to one of {', '.join(LOCAL_BUILDERS)}"))
     elif builder is not None and builder not in LOCAL_BUILDERS and not _resolve(builder, workflow_dir).is_dir():
         errors.append(ConfigError(f"{path}.data_name", f"{builder!r} is not a local file format or folder",
-                                  f"olivine reads local files: use one of {', '.join(LOCAL_BUILDERS)} "
-                                  "with data_files (datasets are never downloaded from the hub)"))
+                                  f"use one of {', '.join(LOCAL_BUILDERS)} with data_files, a local folder, "
+                                  "or a hub dataset id (owner/name)"))
     elif builder is None and load.data_dir is None:
         errors.append(ConfigError(f"{path}.data_files", "required key is missing",
                                   "name the local file(s) to read"))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from olivine import Accelerator, ConfigError, ModelRef, Pass, PassContext, ValidationContext
-from olivine.suggest import did_you_mean
+from olivine import Accelerator, ConfigError, ModelRef, Pass, PassContext, ValidationContext, did_you_mean
 from pydantic import Field, field_validator
 
 from olivine_modelbuilder import architectures, targets
@@ -13,7 +12,7 @@ from olivine_modelbuilder.options import OPTION_MAP, SEARCH_KEYS, builder_option
 
 Precision = Literal["int4", "int8", "fp16", "bf16", "fp32"]
 # Options the builder reads for some targets only (elsewhere it ignores them).
-PROVIDER_ONLY = {"enable_cuda_graph": ("cuda",), "use_webgpu_fp32": ("webgpu",),
+PROVIDER_ONLY = {"enable_cuda_graph": ("cuda", "NvTensorRtRtx"), "use_webgpu_fp32": ("webgpu",),
                  "use_cuda_bf16": ("cuda", "NvTensorRtRtx")}
 ACCURACY_LEVEL_NAMES = {"fp32": 1, "fp16": 2, "bf16": 3, "int8": 4}
 QUANT_FIELDS = ("int4_block_size", "int4_accuracy_level", "int4_is_symmetric", "int4_op_types_to_quantize",
@@ -36,7 +35,7 @@ class ModelBuilderConfig(Pass.Config):
                               "k_quant_linear"] | None = Field(None, description="Weight quantization method")
     exclude_embeds: bool = Field(False, description="Leave the embedding out: the model takes inputs_embeds")
     exclude_lm_head: bool = Field(False, description="Leave the LM head out: the model returns hidden_states")
-    enable_cuda_graph: bool | None = Field(None, description="CUDA graph capture (cuda only)")
+    enable_cuda_graph: bool | None = Field(None, description="CUDA graph capture (cuda; always on for NvTensorRtRtx)")
     use_qdq: bool = Field(False, description="QuantizeLinear/DequantizeLinear pairs instead of MatMulNBits")
     include_hidden_states: bool | None = Field(None, description="Output hidden_states beside logits")
     use_webgpu_fp32: bool | None = Field(None, description="fp32 inputs and outputs on webgpu (GPUs without fp16)")
@@ -129,6 +128,10 @@ class ModelBuilder(Pass):
             if getattr(cfg, name) is not None and provider not in providers:
                 raise ConfigError(f"{path}.{name}", f"applies to the {' and '.join(providers)} target only, "
                                   f"not {provider}")
+        if cfg.enable_cuda_graph is False and provider == "NvTensorRtRtx":
+            # Microsoft's TensorRT-RTX recipes set it true; the builder always captures graphs on that target.
+            raise ConfigError(f"{path}.enable_cuda_graph", "the builder always enables CUDA graphs for NvTensorRtRtx",
+                              "remove it")
         if cfg.use_cuda_bf16 and cfg.precision != "int4":
             raise ConfigError(f"{path}.use_cuda_bf16", f"applies to int4 builds, not {cfg.precision}",
                               "for bf16 weights set precision bf16")

@@ -15,16 +15,18 @@ from typing import Any
 from olivine import __version__, materialize
 from olivine.cache import Cache
 from olivine.config.loader import LoadedWorkflow, load_workflow
+from olivine.errors import ConfigErrors
 from olivine.evaluation import evaluate_model
 from olivine.goals import annotate_stages, sub_metrics
 from olivine.memory import thaw
 from olivine.models import ModelRef
-from olivine.output import publish
+from olivine.output import publish, recover_output
 from olivine.pass_runner import PassResult, run_pass
 from olivine.paths import resolve_path
 from olivine.plan import Plan, build_plan
 from olivine.plugins import Plugins, get_plugins
 from olivine.search import ChainRun, Search
+from olivine.workspace import workspace_errors
 
 log = logging.getLogger("olivine.engine")
 SEVERITY_TO_LEVEL = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR, 4: logging.CRITICAL}
@@ -41,7 +43,24 @@ class RunOutcome:
 
 def validate(config_file: str | Path, plugins: Plugins | None = None) -> Plan:
     """Everything ``olivine config validate`` checks; raises ConfigErrors."""
-    return build_plan(load_workflow(config_file), plugins or get_plugins())
+    loaded = load_workflow(config_file)
+    return _checked_plan(loaded, plugins or get_plugins(), _output_dir(loaded, None))
+
+
+def _checked_plan(loaded: LoadedWorkflow, plugins: Plugins, out_dir: Path) -> Plan:
+    """The plan, plus pass keys, output and cache dirs checked: all problems reported together."""
+    problems = workspace_errors(loaded, out_dir, _resolve(loaded, loaded.config.engine.cache_dir))
+    try:
+        plan = build_plan(loaded, plugins)
+    except ConfigErrors as exc:
+        raise ConfigErrors(exc.errors + problems) from None
+    if problems:
+        raise ConfigErrors(problems)
+    return plan
+
+
+def _output_dir(loaded: LoadedWorkflow, override: str | Path | None) -> Path:
+    return Path(override).resolve() if override else _resolve(loaded, loaded.config.engine.output_dir)
 
 
 def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: Plugins | None = None,
@@ -58,14 +77,16 @@ def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -
     started = time.perf_counter()
     plugins = plugins or get_plugins()
     loaded = load_workflow(config_file)
-    plan = build_plan(loaded, plugins)
+    out_dir = _output_dir(loaded, output_dir)
+    plan = _checked_plan(loaded, plugins, out_dir)
     if not os.environ.get("OLIVINE_LOG_LEVEL"):  # the command line's -v/-q/--log_level win over the config
         logging.getLogger("olivine").setLevel(SEVERITY_TO_LEVEL[loaded.config.engine.log_severity_level])
     cache_root = _resolve(loaded, loaded.config.engine.cache_dir)
     if loaded.config.engine.clean_cache and not dry_run:
         shutil.rmtree(cache_root, ignore_errors=True)
     cache = Cache(cache_root)
-    out_dir = Path(output_dir).resolve() if output_dir else _resolve(loaded, loaded.config.engine.output_dir)
+    if out_dir.is_dir():
+        recover_output(out_dir, cache)  # a publish killed after its commit is completed before anything else
     dry_dir = _fresh_dir(out_dir / "dry-run") if dry_run else None
     model = materialize.input_model(plan, plugins, cache, dry_run)
     data_configs, data_keys = materialize.data_configs(plan, plugins, cache, dry_run)

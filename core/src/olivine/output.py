@@ -57,6 +57,12 @@ def publish(output_dir: Path, model: ModelRef | None, run: dict[str, Any], cache
     return published
 
 
+def recover_output(output_dir: Path, cache: Cache) -> None:
+    """Complete or clean up what a killed publish left in ``output_dir``."""
+    with _publish_lock(output_dir, cache):
+        recover(output_dir)
+
+
 def _publish_lock(output_dir: Path, cache: Cache | None):
     """One publisher per output dir at a time; the lock lives in the cache so the output dir stays clean."""
     if cache is None:

@@ -1,65 +1,133 @@
 """Resumable training state: trainable weights, optimizer, scheduler, RNG, step and curves so far.
 
-Each checkpoint is written to a hidden folder and renamed into place, so a kill mid-save leaves the
-previous checkpoint as the latest complete one.
+Nothing here unpickles: tensors and plain containers load with ``torch.load(weights_only=True)``, and
+Python's RNG state and the step counters are JSON. A checkpoint may sit in a cache shared with others,
+so it is treated as untrusted input.
+
+Each checkpoint is written to a hidden folder, its files fsynced, ``state.json`` (with every file's size
+and blake2b) written last, then renamed into place. On resume the newest checkpoint that loads and
+matches its hashes is used; a damaged one is skipped with a note naming it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
+from olivine import OlivineError
 
 PREFIX = "step-"
+FORMAT = 2
+FILES = ("trainable.pt", "training.pt")
+
+
+class CheckpointWriteError(OlivineError):
+    """A checkpoint could not be written (full disk, read-only or missing folder); names the path."""
+
+
+def candidates(root: Path | None) -> list[Path]:
+    """Finished checkpoints (those with ``state.json``), newest first."""
+    if root is None or not root.is_dir():
+        return []
+    return sorted((p for p in root.glob(f"{PREFIX}*") if (p / "state.json").is_file()), reverse=True)
 
 
 def latest(root: Path | None) -> Path | None:
-    if root is None or not root.is_dir():
-        return None
-    done = sorted(p for p in root.glob(f"{PREFIX}*") if (p / "state.json").is_file())
-    return done[-1] if done else None
+    found = candidates(root)
+    return found[0] if found else None
+
+
+def resume(root: Path | None, model, optimizer, scheduler, scaler,
+           note: Callable[[str], None]) -> tuple[int, dict[str, Any]] | None:
+    """Restore the newest intact checkpoint; (step, history), or None when there is none to use."""
+    initial = trainable_state(model)
+    for path in candidates(root):
+        try:
+            return load(path, model, optimizer, scheduler, scaler)
+        except Exception as exc:  # noqa: BLE001 - any damage means: try the one before
+            _restore(model, initial)
+            note(f"checkpoint {path} skipped: {_reason(exc)}")
+    return None
 
 
 def save(root: Path, step: int, model, optimizer, scheduler, scaler, history: dict[str, Any], keep: int) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"{PREFIX}{step:09d}"
     staging = root / f".{final.name}.{os.getpid()}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    torch.save(trainable_state(model), staging / "trainable.pt")
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "scaler": scaler.state_dict() if scaler is not None else None, "rng": _rng_state()},
-               staging / "training.pt")
-    (staging / "state.json").write_text(json.dumps({"step": step, "history": history}))
-    shutil.rmtree(final, ignore_errors=True)
-    os.replace(staging, final)
-    for old in sorted(p for p in root.glob(f"{PREFIX}*") if p != final)[:-max(keep - 1, 0) or None]:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        _write(staging, step, model, optimizer, scheduler, scaler, history)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+        _fsync_dir(root)
+    except (OSError, RuntimeError) as exc:  # torch reports a full disk as RuntimeError("enforce fail ...")
+        shutil.rmtree(staging, ignore_errors=True)
+        raise CheckpointWriteError(f"could not write checkpoint {final}: {_write_reason(exc, root)}") from exc
+    for old in candidates(root)[max(keep, 1):]:
         shutil.rmtree(old, ignore_errors=True)
+    for stale in root.glob(f".{PREFIX}*.tmp"):  # leftovers of killed saves
+        if stale != staging:
+            shutil.rmtree(stale, ignore_errors=True)
     return final
 
 
+def _write(folder: Path, step: int, model, optimizer, scheduler, scaler, history: dict[str, Any]) -> None:
+    torch.save(trainable_state(model), folder / "trainable.pt")
+    torch_rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        torch_rng["cuda"] = torch.cuda.get_rng_state_all()
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict() if scaler is not None else None, "rng": torch_rng},
+               folder / "training.pt")
+    files = {}
+    for name in FILES:
+        files[name] = {"size": (folder / name).stat().st_size, "blake2b": _hash(folder / name)}
+        _fsync(folder / name)
+    version, internal, gauss = random.getstate()
+    state = {"format": FORMAT, "step": step, "history": history, "files": files,
+             "python_rng": [version, list(internal), gauss]}
+    with open(folder / "state.json", "w", encoding="utf-8") as handle:
+        json.dump(state, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    _fsync_dir(folder)
+
+
 def load(path: Path, model, optimizer, scheduler, scaler) -> tuple[int, dict[str, Any]]:
-    """Restore everything ``save`` wrote; returns (step, history)."""
+    """Restore everything ``save`` wrote; returns (step, history). Raises on any damage, before changing
+    anything but the trainable weights (which ``resume`` puts back)."""
+    state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError("written by an older olivine (its training state was pickled)")
+    for name in FILES:
+        expected = state["files"][name]
+        if (path / name).stat().st_size != expected["size"] or _hash(path / name) != expected["blake2b"]:
+            raise ValueError(f"{name} does not match the size and hash recorded when it was saved")
     weights = torch.load(path / "trainable.pt", map_location="cpu", weights_only=True)
+    training = torch.load(path / "training.pt", map_location="cpu", weights_only=True)
     params = dict(model.named_parameters())
     missing = [name for name in weights if name not in params]
     if missing:
-        raise ValueError(f"checkpoint {path} does not fit this model (unknown parameters {missing[:3]})")
-    with torch.no_grad():
-        for name, value in weights.items():
-            params[name].copy_(value)
-    training = torch.load(path / "training.pt", map_location="cpu", weights_only=False)
+        raise ValueError(f"does not fit this model (unknown parameters {missing[:3]})")
+    _restore(model, weights)
     optimizer.load_state_dict(training["optimizer"])
     scheduler.load_state_dict(training["scheduler"])
     if scaler is not None and training["scaler"] is not None:
         scaler.load_state_dict(training["scaler"])
-    _set_rng_state(training["rng"])
-    state = json.loads((path / "state.json").read_text())
+    torch.set_rng_state(training["rng"]["torch"])
+    if "cuda" in training["rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(training["rng"]["cuda"])
+    version, internal, gauss = state["python_rng"]
+    random.setstate((version, tuple(internal), gauss))
     return state["step"], state["history"]
 
 
@@ -67,15 +135,52 @@ def trainable_state(model) -> dict[str, torch.Tensor]:
     return {name: p.detach().cpu().clone() for name, p in model.named_parameters() if p.requires_grad}
 
 
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+def _restore(model, weights: dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in weights.items():
+            params[name].copy_(value)
 
 
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, pickle.UnpicklingError):
+        return "it holds objects other than tensors (refused: loading them could run code)"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def _write_reason(exc: BaseException, root: Path) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    try:
+        if shutil.disk_usage(root).free < (1 << 20):
+            return "no space left on device"
+    except OSError:
+        pass
+    return str(exc).strip().splitlines()[0][:200]
+
+
+def _hash(path: Path) -> str:
+    digest = hashlib.blake2b(digest_size=32)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -45,9 +45,10 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
           io: LoopIO, description: str) -> Outcome:
     plan = StepPlan(train, settings, args.train_sampling_strategy, args.dataloader_drop_last)
     start, history = 0, curves.new_history()
-    resume = checkpoint.latest(io.checkpoint_dir)
-    if resume is not None:
-        start, history = checkpoint.load(resume, stepper.model, stepper.optimizer, stepper.scheduler, stepper.scaler)
+    resumed = checkpoint.resume(io.checkpoint_dir, stepper.model, stepper.optimizer, stepper.scheduler,
+                                stepper.scaler, io.note)
+    if resumed is not None:
+        start, history = resumed
         io.note(f"resumed from the checkpoint at step {start} of {settings.total_steps}")
     board = curves.Tensorboard(io.tensorboard_dir, start)
     stepper.model.train()

@@ -113,6 +113,8 @@ class Cache:
             if repair:
                 self.set_aside(entry, reason or "ref.json is unreadable")
             return None
+        with contextlib.suppress(OSError):  # last use, for ``olivine cache prune`` (a read-only cache: skipped)
+            os.utime(entry)
         return found
 
     def _read_ref(self, entry: Path) -> tuple[ModelRef, dict[str, Any]] | None:
@@ -161,14 +163,18 @@ class Cache:
             raise CacheError(f"cache entry {entry} could not be read back after writing it")
         return found[0]
 
-    def expected_hashes(self, path: Path) -> dict[Path, str]:
-        """Manifest hashes of the entry holding ``path`` (empty if it is not in the cache)."""
+    def entry_of(self, path: Path) -> Path | None:
+        """The entry folder holding ``path``, if it is in this cache."""
         try:
             rel = Path(path).resolve().relative_to((self.root / "models").resolve())
         except ValueError:
-            return {}
-        entry = self.root / "models" / rel.parts[0]
-        return {p.resolve(): h for p, h in manifest.hashes_by_path(entry).items()}
+            return None
+        return self.root / "models" / rel.parts[0] if rel.parts else None
+
+    def expected_hashes(self, path: Path) -> dict[Path, str]:
+        """Manifest hashes of the entry holding ``path`` (empty if it is not in the cache)."""
+        entry = self.entry_of(path)
+        return {p.resolve(): h for p, h in manifest.hashes_by_path(entry).items()} if entry else {}
 
     # evaluations ------------------------------------------------------------------------------
     def lookup_eval(self, key: str) -> dict[str, Any] | None:

@@ -32,6 +32,10 @@ JOURNAL = ".publish.json"
 class PublishError(OlivineError):
     """A file to publish did not match the cache's record of it."""
 
+    def __init__(self, message: str, source: Path):
+        super().__init__(message)
+        self.source = source
+
 
 def publish(output_dir: Path, model: ModelRef | None, run: dict[str, Any], cache: Cache | None = None) \
         -> ModelRef | None:
@@ -46,6 +50,12 @@ def publish(output_dir: Path, model: ModelRef | None, run: dict[str, Any], cache
             expected = cache.expected_hashes if cache is not None else (lambda path: {})
             published = _stage(stage, output_dir, model, run, expected)
             fsync_tree(stage)
+        except PublishError as exc:
+            shutil.rmtree(stage, ignore_errors=True)
+            entry = cache.entry_of(exc.source) if cache is not None else None
+            if entry is not None:  # under the publish lock only; a damaged entry is damaged for everyone
+                cache.set_aside(entry, f"{exc.source.name} does not match its manifest hash")
+            raise
         except BaseException:
             shutil.rmtree(stage, ignore_errors=True)
             raise
@@ -108,7 +118,7 @@ def copy_tree(src: Path, dst: Path, hashes: dict[Path, str]) -> None:
         want = hashes.get(source.resolve())
         if want and got != want:
             raise PublishError(f"cache file {source} does not match its manifest hash (changed after it was "
-                               "cached); nothing was published: run again to re-run the pass")
+                               "cached); nothing was published: run again to re-run the pass", source)
     if not src.is_file():
         shutil.copystat(src, dst)
 

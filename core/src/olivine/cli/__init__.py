@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from olivine.cli.cache_cmds import cache_group
 from olivine.cli.config_cmds import config_group
 from olivine.cli.doctor_cmd import doctor_command
 from olivine.cli.inspect_cmds import evaluators_cmd, passes_group, plugins_cmd, resources_cmd, systems_cmd
@@ -28,7 +29,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 for command in (run_cmd, run_pass_cmd, passes_group, systems_cmd, evaluators_cmd, resources_cmd, plugins_cmd,
-                config_group, doctor_command):
+                config_group, doctor_command, cache_group):
     cli.add_command(command)
 
 
@@ -55,6 +56,12 @@ def main(argv: list[str] | None = None) -> None:
         for line in [e.line() for e in exc.errors] if hasattr(exc, "errors") else [str(exc)]:
             click.echo(f"error: {line}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # a full disk, a read-only cache, a missing permission: one line naming the path
+        if debug_enabled():
+            raise
+        where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+        click.echo(f"error: {where + ': ' if where else ''}{exc.strerror or exc}", err=True)
+        sys.exit(1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

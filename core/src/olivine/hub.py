@@ -48,7 +48,9 @@ def download_model(repo_id: str, revision: str | None, path: str, onnx: bool = F
     files, unreachable = None, None
     if not constants.HF_HUB_OFFLINE:
         try:
-            revision, files = _resolve(repo_id, revision)
+            # Only to choose the files; snapshot_download resolves the revision itself and records
+            # refs/<revision> in the cache, which is what a later run without the hub finds.
+            files = _files(repo_id, revision)
         except Exception as exc:  # noqa: BLE001 - every failure becomes one line naming the config key
             if _is_answer(exc):
                 raise _error(exc, repo_id, revision, path) from None
@@ -68,12 +70,12 @@ def download_model(repo_id: str, revision: str | None, path: str, onnx: bool = F
     return HubModel(repo_id, commit, folder)
 
 
-def _resolve(repo_id: str, revision: str | None) -> tuple[str, list[str]]:
-    """The commit ``revision`` points at now, and the repo's file names (one API call)."""
+def _files(repo_id: str, revision: str | None) -> list[str]:
+    """The repo's file names at ``revision`` (one API call; gated, missing and unknown revisions fail here)."""
     from huggingface_hub import HfApi
 
     info = HfApi().model_info(repo_id, revision=revision)
-    return info.sha, [s.rfilename for s in info.siblings or []]
+    return [s.rfilename for s in info.siblings or []]
 
 
 def _is_answer(exc: Exception) -> bool:

@@ -30,13 +30,20 @@ class HuggingfaceContainer:
         datasets.disable_progress_bars()
         kwargs: dict[str, Any] = {"split": self.load.split}
         for key, value in (("data_files", self.load.data_files), ("data_dir", self.load.data_dir),
-                           ("name", self.load.subset), ("trust_remote_code", self.load.trust_remote_code)):
+                           ("name", self.load.subset), ("revision", self.load.revision),
+                           ("trust_remote_code", self.load.trust_remote_code)):
             if value is not None:
                 kwargs[key] = value
         try:
             dataset = datasets.load_dataset(self.load.builder(), **kwargs)
         except (ValueError, FileNotFoundError, KeyError) as exc:
+            if self.load.is_hub() and not isinstance(exc, ValueError | KeyError):
+                raise self._hub_error(exc) from None
             raise ConfigError(f"data config {self.name!r}", f"cannot load its data: {exc}") from exc
+        except Exception as exc:  # hub datasets: gated, missing, unreachable -> one line
+            if not self.load.is_hub():
+                raise
+            raise self._hub_error(exc) from None
         if self.load.col_filters:
             dataset = dataset.filter(self._selected)
         if len(dataset) == 0:
@@ -52,6 +59,11 @@ class HuggingfaceContainer:
         if not rows:
             raise self._no_rows()
         return rows
+
+    def _hub_error(self, exc: Exception) -> ConfigError:
+        from olivine.data.hub import hub_error
+
+        return hub_error(exc, self.load.data_name or "", self.load.revision, f"data config {self.name!r}")
 
     def _selected(self, row: dict[str, Any]) -> bool:
         """``col_filters``: a row is kept when every named column holds the given value."""

@@ -63,3 +63,30 @@ def test_cpu_recipe_runs_end_to_end(tmp_path):
     model = tmp_path / "out" / "model"
     assert (model / "genai_config.json").is_file()
     assert list(model.glob("*.onnx"))
+
+
+def _olive13(tmp_path: Path, **extra) -> Path:
+    config = {"input_model": {"type": "hfmodel", "model_path": str(tiny_model("phi3"))},
+              "passes": {"builder": {"type": "modelbuilder", "precision": "int4"}},
+              "engine": {"target": {"type": "LocalSystem", "accelerators": [{"device": "cpu"}]},
+                         "no_artifacts": True, "log_to_file": False},
+              "evaluate_input_model": False, "log_severity_level": 1, **extra}
+    file = tmp_path / "olive13.json"
+    file.write_text(json.dumps(config))
+    return file
+
+
+def test_olive_013_schema_validates_with_one_note(tmp_path):
+    """Lower-case types, an inline target system and engine keys with no effect here: valid, and one note."""
+    result = subprocess.run([sys.executable, "-m", "olivine", "config", "validate", str(_olive13(tmp_path))],
+                            capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ModelBuilder" in result.stdout
+    notes = [line for line in result.stderr.splitlines() if "no effect" in line]
+    assert len(notes) == 1 and "engine.no_artifacts" in notes[0] and "engine.log_to_file" in notes[0]
+
+
+def test_workflow_host_is_refused_by_name(tmp_path):
+    with pytest.raises(ConfigErrors) as info:
+        validate(_olive13(tmp_path, workflow_host={"type": "AzureML"}))
+    assert [e.path for e in info.value.errors] == ["workflow_host"]

@@ -12,6 +12,7 @@ from olivine.passes import Accelerator, Pass, PassContext, ValidationContext
 
 if TYPE_CHECKING:
     from olivine.evaluators import EvalContext, Evaluator
+    from olivine.resources import Resource
 
 DEVICE_DEFAULT_PROVIDERS = {
     "cpu": ["CPUExecutionProvider"],
@@ -68,6 +69,11 @@ class System(Component):
         first = self.config.accelerators[0] if self.config.accelerators else AcceleratorConfig()
         providers = requested_providers or first.providers()
         return Accelerator(device=first.device, execution_provider=providers[0])
+
+    def remote_input(self, resource: Resource) -> dict[str, Any] | None:
+        """How this system's jobs read ``resource`` where it is (``{"uri": ..., "type": ...}``), so the engine
+        does not fetch it to this machine; None (the default): the engine fetches it first."""
+        return None
 
     def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
         raise NotImplementedError

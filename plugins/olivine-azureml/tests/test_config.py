@@ -64,15 +64,6 @@ def test_an_unknown_key_gets_a_did_you_mean(workflow, test_plugin):
     assert errors_of(config) == ["systems.aml.config.aml_comptue: unknown key (did you mean aml_compute?)"]
 
 
-def test_hf_token_needs_the_key_vault(workflow, test_plugin):
-    config = workflow(SCALE)
-    edit(config, lambda d: (d["systems"]["aml"]["config"].update(hf_token=True), d["azureml_client"].pop(
-        "keyvault_name")))
-
-    assert errors_of(config) == ["azureml_client.keyvault_name: hf_token is true but no Key Vault is named "
-                                 "(set the workspace's Key Vault name; the token is its secret 'hf-token')"]
-
-
 @pytest.mark.parametrize("change, expected", [
     (lambda d: d.pop("azureml_client"), "azureml_client: system aml (AzureML) needs the workspace"),
     (lambda d: d["azureml_client"].pop("workspace_name"), "azureml_client.workspace_name: missing workspace_name"),

@@ -34,7 +34,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--spec", required=True, type=Path, help="spec.json with ${{...}} placeholders")
     parser.add_argument("--output", required=True, type=Path, help="the job's output folder")
     parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="a mounted input")
+    parser.add_argument("--model-input", action="append", default=[], metavar="NAME",
+                        help="an input mounted from a registry or workspace model: find its Hugging Face folder")
     return parser.parse_args(argv)
+
+
+def model_folder(mount: Path, scratch: Path) -> Path:
+    """The Hugging Face folder of a mounted model: an MLflow model's parts gathered as symlinks into
+    ``scratch`` (the mount is read-only, and copying 7 GB of weights would only cost time), else the
+    shallowest folder holding config.json."""
+    from olivine.mlflow_layout import PARTS, mlflow_root
+
+    root = mlflow_root(mount)
+    parts = [root / part for part in PARTS if (root / part).is_dir()] if root is not None else []
+    if parts:
+        for part in parts:  # later parts win on equal names, as for a downloaded MLflow model
+            for file in sorted(p for p in part.rglob("*") if p.is_file()):
+                target = scratch / file.relative_to(part)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_symlink() or target.exists():
+                    target.unlink()
+                target.symlink_to(file.resolve())
+        return scratch
+    found = sorted(mount.rglob("config.json"), key=lambda p: len(p.parts))
+    return mount if (mount / "config.json").is_file() or not found else found[0].parent
 
 
 def bindings(args: argparse.Namespace, checkpoints: Path) -> dict[str, str]:
@@ -70,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="olivine-checkpoints-") as checkpoints:
         mapping = bindings(args, Path(checkpoints))
+        for name in args.model_input:
+            token = input_token(name)
+            mapping[token] = str(model_folder(Path(mapping[token]), Path(tempfile.mkdtemp(prefix=f"olivine-{name}-"))))
         ordered = dict(sorted(mapping.items(), key=lambda item: -len(item[0])))
         spec = rebase_spec(json.loads(args.spec.read_text()), ordered)
         bound = args.output / "spec.json"

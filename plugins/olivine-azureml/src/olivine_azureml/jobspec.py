@@ -21,6 +21,7 @@ from olivine.runpass import rebase_spec
 
 from olivine_azureml import job_entry
 from olivine_azureml.config import AzureMLConfig
+from olivine_azureml.remote import MODEL
 from olivine_azureml.uploads import JOBS_ROOT, Upload, datastore_uri
 
 OUT_SUBDIR = "out"
@@ -46,7 +47,13 @@ class JobDraft:
     def command(self) -> str:
         args = [f"python {ENTRY_SCRIPT} --spec spec.json --output ${{{{outputs.{OUTPUT_NAME}}}}}"]
         args += [f"--input {u.name}={job_entry.input_token(u.name)}" for u in self.uploads]
+        # A model mounted from a registry or the workspace: its Hugging Face folder is found inside the job.
+        args += [f"--model-input {u.name}" for u in self.uploads if u.remote and u.remote["type"] == MODEL]
         return " ".join(args)
+
+    @property
+    def local_uploads(self) -> list[Upload]:
+        return [u for u in self.uploads if not u.remote]
 
     def output_path(self) -> str:
         return f"{JOBS_ROOT}/{self.name}/"
@@ -65,7 +72,8 @@ def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bo
     spec = _absolute_data_paths(_used_data_configs(spec))
     workflow_dir = Path(spec["workflow_dir"])
     uploads = _model_uploads(spec["model"], digest)
-    roots = [u.local for u in uploads]
+    uploads += _remote_data(spec.get("data_configs"))
+    roots = [u.local for u in uploads if not u.remote]
     skip = (workflow_dir, Path(output_dir), Path.home())
     named = (("data", spec.get("data_configs")), ("file", [spec.get("config"), spec.get("metric"),
                                                            spec["model"].get("metadata")]))
@@ -79,6 +87,8 @@ def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bo
     local_paths = {job_entry.input_token(u.name): str(u.local) for u in uploads}
     local_paths[f"{job_entry.OUTPUT_TOKEN}/{OUT_SUBDIR}"] = str(output_dir)
     mapping = {local: token for token, local in local_paths.items()} | {str(workflow_dir): job_entry.WORKFLOW_TOKEN}
+    mapping |= {u.remote["uri"]: job_entry.input_token(u.name) for u in uploads
+                if u.remote and u.remote["type"].startswith("uri_")}
     if spec.get("checkpoint_dir"):
         mapping[spec["checkpoint_dir"]] = job_entry.CHECKPOINT_TOKEN
     tokenized = rebase_spec(spec, dict(sorted(mapping.items(), key=lambda item: -len(item[0]))))
@@ -100,7 +110,8 @@ def command_job(draft_: JobDraft, config: AzureMLConfig, environment, input_path
     from azure.ai.ml import Input, Output, command
 
     store = config.datastores
-    inputs = {u.name: Input(type=u.kind, path=datastore_uri(store, input_paths[u.name]), mode="ro_mount")
+    inputs = {u.name: Input(type=u.kind, mode="ro_mount",
+                            path=u.remote["uri"] if u.remote else datastore_uri(store, input_paths[u.name]))
               for u in draft_.uploads}
     outputs = {OUTPUT_NAME: Output(type="uri_folder", path=datastore_uri(store, draft_.output_path()),
                                    mode="rw_mount")}
@@ -118,12 +129,15 @@ def command_job(draft_: JobDraft, config: AzureMLConfig, environment, input_path
 
 def _model_uploads(model: dict[str, Any], digest) -> list[Upload]:
     uploads = []
-    dry_placeholder = bool(model.get("metadata", {}).get("dry_run"))
-    for name, key in (("model", "path"), ("base_model", "base_model")):
+    metadata = model.get("metadata", {})
+    dry_placeholder = bool(metadata.get("dry_run"))
+    for name, key, remote in (("model", "path", "remote"), ("base_model", "base_model", "remote_base")):
         if not model.get(key):
             continue
         local = Path(model[key])
-        if local.exists():
+        if metadata.get(remote):
+            uploads.append(Upload(name, local, None, False, remote=metadata[remote]))
+        elif local.exists():
             uploads.append(Upload(name, local, digest(local), local.is_file()))
         elif dry_placeholder:
             producer = model.get("metadata", {}).get("pass_key") or "an earlier pass"
@@ -131,6 +145,22 @@ def _model_uploads(model: dict[str, Any], digest) -> list[Upload]:
         else:
             raise FileNotFoundError(f"model {key} {local} does not exist")
     return uploads
+
+
+def _remote_data(data_configs: list[dict[str, Any]] | None) -> list[Upload]:
+    """Data files the engine left where they are (``azureml://datastores/...``): inputs, not uploads."""
+    from olivine_azureml.remote import datastore_path
+    from olivine_azureml.uri import DatastorePath, parse
+
+    found = []
+    for value in sorted(set(_strings(data_configs))):
+        if value.startswith("azureml://"):
+            ref = parse(value, "data_files")
+            if isinstance(ref, DatastorePath):
+                remote = {**datastore_path(ref.datastore, ref.path), "uri": value}
+                found.append(Upload(f"data_r{len(found)}", Path(ref.path), None, remote["type"] == "uri_file",
+                                    remote=remote))
+    return found
 
 
 def _used_data_configs(spec: dict[str, Any]) -> dict[str, Any]:

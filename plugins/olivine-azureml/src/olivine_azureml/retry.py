@@ -31,12 +31,23 @@ def with_retries(call: Callable[[], T], what: str, retries: int, interval: float
         try:
             return call()
         except Exception as exc:
+            signed_out = _credential_error(exc)
+            if signed_out is exc:
+                raise
+            if signed_out is not None:
+                raise signed_out from exc
             if attempt >= retries or not is_transient(exc):
                 raise
             delay = min(interval * 2 ** attempt, MAX_SLEEP_S)
             attempt += 1
             log.warning("%s: %s (retry %d of %d in %.0fs)", what, _short(exc), attempt, retries, delay)
             sleep(delay)
+
+
+def _credential_error(exc: BaseException):
+    from olivine_azureml.credentials import as_credential_error
+
+    return as_credential_error(exc)
 
 
 def _short(exc: BaseException) -> str:

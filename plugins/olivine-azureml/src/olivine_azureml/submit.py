@@ -30,7 +30,7 @@ def run_job(workspace, draft: JobDraft, build_job, datastore: str, output_dir: P
     """``build_job(input_paths, code_dir)`` makes the azure-ai-ml job; returns ``result.json`` with local paths."""
     container = workspace.container(datastore)
     paths = {u.name: workspace.retry(lambda u=u: uploads.resolve(container, u), f"upload {u.name}")
-             for u in draft.uploads}
+             for u in draft.local_uploads}  # models and data read in place are not uploaded
     with tempfile.TemporaryDirectory(prefix="olivine-aml-code-") as code:
         job = build_job(paths, draft.write_code(Path(code)))
         submitted = workspace.retry(lambda: workspace.ml_client.jobs.create_or_update(job), "submit job")

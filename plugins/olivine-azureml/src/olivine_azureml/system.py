@@ -19,6 +19,7 @@ from olivine_azureml.config import AzureMLClientConfig, AzureMLConfig, parse_cli
 log = logging.getLogger("olivine.azureml")
 SKIPPED_DISTRIBUTIONS = ("olivine", "local", "unknown", "")
 HF_TOKEN_PACKAGES = ("azure-identity>=1.15", "azure-keyvault-secrets>=4.7")
+WORKSPACE_VAULT = "<the workspace's Key Vault, looked up at submit>"
 
 
 class AzureML(System):
@@ -34,6 +35,10 @@ class AzureML(System):
         self._client_path = f"systems.{self.key}.azureml_client"
         self._workspace = None
         self._memo: dict[str, Any] = {}
+        self._ids = None  # the jobs' workspace, known after check()
+        self._top_client: AzureMLClientConfig | None = None
+        self._workflow_dir = Path(".")
+        self._remote_paths: dict[str, dict] = {}  # placeholder path of a model read in place -> its description
 
     # validation --------------------------------------------------------------------------------
     def check(self, ctx: ValidationContext) -> None:
@@ -49,7 +54,10 @@ class AzureML(System):
         if self._client is None:
             raise ConfigError("azureml_client", f"system {self.key} (AzureML) needs the workspace",
                               "add azureml_client with subscription_id, resource_group and workspace_name")
-        workspace_ids(self._client, ctx.workflow_dir, self._client_path)
+        self._ids = workspace_ids(self._client, ctx.workflow_dir, self._client_path)
+        self._workflow_dir = ctx.workflow_dir
+        if ctx.azureml_client is not None:
+            self._top_client = parse_client(ctx.azureml_client, "azureml_client")
         cfg = self.config
         check_providers(cfg.accelerators, path)
         if not cfg.aml_compute and not (cfg.resources and cfg.resources.instance_type):
@@ -58,20 +66,29 @@ class AzureML(System):
         if cfg.aml_docker_config is None and cfg.aml_environment_config is None:
             raise ConfigError(f"{path}.aml_docker_config", "the AzureML system needs an environment",
                               "set aml_docker_config (base_image and conda_file_path) or aml_environment_config")
-        if cfg.hf_token and not self._client.keyvault_name:
-            raise ConfigError(f"{self._client_path}.keyvault_name", "hf_token is true but no Key Vault is named",
-                              f"set the workspace's Key Vault name; the token is its secret "
-                              f"'{cfg.hf_token_secret_name}'")
         conda = environment.load_conda(environment.conda_file(cfg, ctx.workflow_dir, path), path)
         if cfg.aml_docker_config is not None and cfg.aml_docker_config.base_image:
             environment.check_python(conda, path)
         environment.requirements_file_lines(cfg, ctx.workflow_dir, path)
+
+    def remote_input(self, resource) -> dict[str, Any] | None:
+        """Registry models, models and datastore paths of this workspace: job inputs, never fetched here."""
+        from olivine_azureml.remote import client_ids, describe
+
+        def ids_of(client: AzureMLClientConfig | None):
+            return client_ids(client or self._top_client, self._workflow_dir, "azureml_client")
+
+        try:
+            return describe(resource, self._ids, ids_of)
+        except ConfigError:  # a resource naming no workspace it can be read in: the fetch says so
+            return None
 
     # running -----------------------------------------------------------------------------------
     def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
         from olivine.runpass import pass_spec
 
         label = _pass_label(pass_, ctx)
+        model = self._with_remote_parts(model)
         spec = pass_spec(pass_, model, ctx)
         self._reuse_hashes(ctx.cache_dir)
         # The output's format: a pass writing onnx-genai (ModelBuilder) needs the runtime its plugin leaves to an extra.
@@ -82,7 +99,19 @@ class AzureML(System):
         if result is None:
             return ModelRef(format=output_format, path=ctx.output_dir, metadata={"dry_run": True})
         ctx.report.update(result.get("report", {}))
-        return ModelRef.from_json(result["model"])
+        return self._with_remote_parts(ModelRef.from_json(result["model"]))
+
+    def _with_remote_parts(self, model: ModelRef) -> ModelRef:
+        """Remember models read in place; an adapter whose base is one carries the base's description along
+        (into the cache too), so a later job (merge) mounts the base where it is."""
+        if model.metadata.get("remote"):
+            self._remote_paths[str(model.path)] = model.metadata["remote"]
+        base = str(model.base_model) if model.base_model else None
+        if base in self._remote_paths and "remote_base" not in model.metadata:
+            return model.with_metadata(remote_base=self._remote_paths[base])
+        if model.metadata.get("remote_base") and base:
+            self._remote_paths.setdefault(base, model.metadata["remote_base"])
+        return model
 
     def evaluate(self, evaluator: Evaluator, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
         from olivine.runpass import eval_spec
@@ -107,7 +136,7 @@ class AzureML(System):
             raise ConfigError("azureml_client", f"system {self.key} (AzureML) was not validated with a workspace")
         draft = jobspec.draft(spec, label, output_dir, lambda p: digest_of(p, self._memo), unique=dry_run is None,
                               where=where)
-        draft.env_vars.update(self._job_env())
+        draft.env_vars.update(self._job_env(workflow_dir if dry_run is None else None))
         draft.tags.update({"olivine.version": olivine.__version__, "olivine.step": label})
         env = environment.job_environment(self.config, workflow_dir, requirements, f"systems.{self.key}")
 
@@ -117,7 +146,7 @@ class AzureML(System):
         if dry_run is not None:
             from olivine_azureml.dryrun import write_dry_run
 
-            write_dry_run(draft, build, self.config.datastores, Path(dry_run))
+            write_dry_run(draft, build, self.config.datastores, Path(dry_run), self._dry_run_notes())
             return None
         from olivine_azureml.submit import run_job
 
@@ -130,12 +159,28 @@ class AzureML(System):
         except (OSError, TypeError, ValueError):
             pass
 
-    def _job_env(self) -> dict[str, str]:
-        """Names only: the token itself is read inside the job, so it never passes through this machine."""
+    def _job_env(self, workflow_dir: Path | None) -> dict[str, str]:
+        """Names only: the token itself is read inside the job, so it never passes through this machine.
+
+        Without ``keyvault_name`` the vault is the workspace's own, asked of the workspace at submit time
+        (``workflow_dir``; None in a dry run, which connects to nothing and names the vault by role)."""
         if not self.config.hf_token:
             return {}
-        return {"OLIVINE_HF_TOKEN_KEYVAULT": self._client.keyvault_name,
-                "OLIVINE_HF_TOKEN_SECRET": self.config.hf_token_secret_name}
+        vault = self._client.keyvault_name
+        if vault is None:
+            if workflow_dir is None:
+                vault = WORKSPACE_VAULT
+            else:
+                vault = self._memo.setdefault("workspace-key-vault", self._connect(workflow_dir).key_vault_name())
+        return {"OLIVINE_HF_TOKEN_KEYVAULT": vault, "OLIVINE_HF_TOKEN_SECRET": self.config.hf_token_secret_name}
+
+    def _dry_run_notes(self) -> list[str]:
+        if not self.config.hf_token:
+            return []
+        vault = self._client.keyvault_name
+        where = (f"Key Vault {vault}" if vault else
+                 "the workspace's own Key Vault, looked up from the workspace when the job is submitted")
+        return [f"hf_token: the job reads secret '{self.config.hf_token_secret_name}' from {where}"]
 
     def _requirements(self, kind: str, component: Any, model_format: str, provider: str | None) -> list[str]:
         """What the job's conda environment installs: olivine, the plugin providing this pass/metric, and the

@@ -31,9 +31,13 @@ class Upload:
     digest: str | None
     is_file: bool
     note: str = ""
+    # Read where it is (a registry model, a datastore path): {"uri", "type", "what"[, "layout"]}; never uploaded.
+    remote: dict[str, Any] | None = None
 
     @property
     def kind(self) -> str:
+        if self.remote:
+            return "mlflow_model" if self.remote.get("layout") == "mlflow" else self.remote["type"]
         return "uri_file" if self.is_file else "uri_folder"
 
     def default_path(self) -> str:
@@ -56,6 +60,20 @@ def digest_of(path: Path, memo: dict[str, Any] | None = None) -> str:
     from olivine.models import content_key
 
     return content_key(path, memo)[:40]
+
+
+def movement(upload: Upload, datastore: str) -> dict[str, Any]:
+    """What happens to one input before the job runs, as the dry run tells it."""
+    if upload.remote:
+        return {"input": upload.name, "type": upload.kind, "from": upload.remote["uri"],
+                "what": upload.remote.get("what"), "moves": "mounted by AzureML in the job; nothing passes "
+                                                            "through this machine"}
+    if upload.note:
+        return {"input": upload.name, "type": upload.kind, "from": upload.note,
+                "moves": "the earlier job's output, read where it is"}
+    return {"input": upload.name, "type": upload.kind, "from": str(upload.local), "size_bytes": _size(upload.local),
+            "moves": f"uploaded to {datastore_uri(datastore, upload.default_path())} unless the same content is "
+                     "already on the datastore"}
 
 
 def resolve(container, upload: Upload) -> str:

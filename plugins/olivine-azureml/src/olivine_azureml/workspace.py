@@ -12,6 +12,7 @@ from olivine.paths import resolve_path
 
 from olivine_azureml.blobs import BlobLocation, account_url
 from olivine_azureml.config import AzureMLClientConfig
+from olivine_azureml.credentials import credential
 from olivine_azureml.retry import with_retries
 
 
@@ -44,12 +45,6 @@ def workspace_ids(config: AzureMLClientConfig, workflow_dir: Path, path: str) ->
     return WorkspaceIds(**ids)
 
 
-def credential(config: AzureMLClientConfig):
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential(**config.default_auth_params.kwargs())
-
-
 def make_ml_client(config: AzureMLClientConfig, ids: WorkspaceIds | None, registry_name: str | None = None):
     """The azure-ai-ml MLClient of a workspace, or of a registry when ``registry_name`` is given."""
     from azure.ai.ml import MLClient
@@ -68,11 +63,22 @@ class Workspace:
 
     config: AzureMLClientConfig
     ml_client: Any
+    name: str = ""
     _containers: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def connect(cls, config: AzureMLClientConfig, workflow_dir: Path, path: str = "azureml_client") -> Workspace:
-        return cls(config, make_ml_client(config, workspace_ids(config, workflow_dir, path)))
+        ids = workspace_ids(config, workflow_dir, path)
+        return cls(config, make_ml_client(config, ids), ids.workspace_name)
+
+    def key_vault_name(self) -> str:
+        """The workspace's own Key Vault (Olive's default for hf_token), asked of the workspace itself."""
+        found = self.retry(lambda: self.ml_client.workspaces.get(self.name), f"workspace {self.name}")
+        vault = (getattr(found, "key_vault", None) or "").rstrip("/")
+        if not vault:
+            raise ConfigError("azureml_client.keyvault_name", f"workspace {self.name} reports no Key Vault",
+                              "name the Key Vault holding the Hugging Face token")
+        return vault.rsplit("/", 1)[-1]  # an ARM id: /subscriptions/.../providers/Microsoft.KeyVault/vaults/NAME
 
     def retry(self, call, what: str):
         return with_retries(call, what, self.config.max_operation_retries, self.config.operation_retry_interval)

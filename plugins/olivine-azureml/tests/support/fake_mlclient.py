@@ -137,13 +137,15 @@ class FakeJobs:
 
 
 class FakeDatastores:
-    def __init__(self, azurite: Azurite):
+    def __init__(self, azurite: Azurite, client: FakeMLClient):
         self.azurite = azurite
+        self.client = client
         self.gets: list[tuple[str, bool]] = []
 
     def get(self, name: str, include_secrets: bool = False):
         from azure.ai.ml.entities import AccountKeyConfiguration, AzureBlobDatastore
 
+        self.client.sign_in()
         self.gets.append((name, include_secrets))
         return AzureBlobDatastore(name=name, account_name="devstoreaccount1", container_name=self.azurite.container,
                                   protocol="http", endpoint=self.azurite.endpoint,
@@ -167,6 +169,23 @@ class FakeModels:
         shutil.copytree(source, Path(download_path) / name / source.name)
 
 
+class FakeWorkspaces:
+    """``get`` answers with an azure-ai-ml Workspace entity whose ``key_vault`` is an ARM id, as the service does."""
+
+    def __init__(self, key_vault: str, client: FakeMLClient):
+        self.key_vault = key_vault
+        self.client = client
+        self.gets: list[str] = []
+
+    def get(self, name: str | None = None, **kwargs):
+        from azure.ai.ml.entities import Workspace
+
+        self.client.sign_in()
+        self.gets.append(name)
+        return Workspace(name=name or "ws", key_vault=f"/subscriptions/sub/resourceGroups/rg/providers/"
+                                                       f"Microsoft.KeyVault/vaults/{self.key_vault}")
+
+
 @dataclass
 class FakeMLClient:
     azurite: Azurite
@@ -174,14 +193,28 @@ class FakeMLClient:
     node_env: dict[str, str] = field(default_factory=dict)
     models_by_version: dict[tuple[str, str], Path] = field(default_factory=dict)
     failures: TransientFailures = field(default_factory=TransientFailures)
+    key_vault: str = "ws-own-kv"
+    # The real credential the client was made with (None: signed in). The service asks it for a token first.
+    credential: object = None
 
     def __post_init__(self):
+        self.workspaces = FakeWorkspaces(self.key_vault, self)
+        self.mounted_models: list[str] = []
         self.jobs = FakeJobs(self)
-        self.datastores = FakeDatastores(self.azurite)
+        self.datastores = FakeDatastores(self.azurite, self)
         self.models = FakeModels(self.models_by_version)
 
+    def sign_in(self) -> None:
+        if self.credential is not None:
+            self.credential.get_token("https://management.azure.com/.default")
+
     def mount_input(self, uri: str, kind: str, folder: Path) -> Path:
-        """What ro_mount gives a job: the datastore path's content as a local folder (or file)."""
+        """What ro_mount gives a job: the datastore path's (or a registry model's) content as a local folder or file."""
+        if uri.startswith("azureml://registries/"):  # .../registries/REG/models/NAME/versions/V
+            parts = uri.rstrip("/").split("/")
+            self.mounted_models.append(uri)
+            shutil.copytree(self.models_by_version[(parts[-3], parts[-1])], folder)
+            return folder
         _, path = _datastore_path(uri)
         container = self.azurite.container_client()
         if kind == "uri_file":

@@ -72,7 +72,8 @@ def input_model(plan: Plan, plugins: Plugins, cache: Cache, dry_run: bool = Fals
 
 
 def _model_consumers(plan: Plan) -> list:
-    consumers = [plan.passes[0].host] if plan.passes else []
+    # Every pass's system: an adapter carries its base model along to later passes (a merge).
+    consumers = [item.host for item in plan.passes]
     if plan.metrics and plan.workflow.config.engine.evaluate_input_model:
         consumers.append(plan.target)
     return consumers

@@ -1,4 +1,4 @@
-"""Load a model for generation: transformers (``hf``, ``hf+adapter``) or onnxruntime-genai (``onnx-genai``).
+"""Model runtimes for evaluation: transformers (``hf``, ``hf+adapter``) and onnxruntime-genai (``onnx-genai``).
 
 Both runtimes offer the same small surface the evaluators need: encode, decode, greedy generation
 of new tokens (stopping at any special token), and one timed generation for latency.
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from olivine.lazy_bitsandbytes import without_bitsandbytes
-from olivine.models import ModelRef
-from olivine.passes import Accelerator
+from olivine import Accelerator, ModelRef, ModelRuntime, ProviderProblem, Timing
+from olivine_runtimes import providers, token_loss
+from olivine_runtimes.lazy_bitsandbytes import without_bitsandbytes
 
 # Execution provider -> onnxruntime-genai provider name.
 GENAI_PROVIDERS = {
@@ -27,28 +26,14 @@ GENAI_PROVIDERS = {
 DEVICE_ID_OPTIONS = {"dml": "device_index", "cuda": "device_id"}
 
 
-@dataclass
-class Timing:
-    ttft_s: float
-    total_s: float
-    new_tokens: int
+class HfRuntime(ModelRuntime):
+    """A transformers causal LM folder and its tokenizer, on the GPU when the accelerator asks for one."""
 
-
-def open_runtime(model: ModelRef, accelerator: Accelerator, options: dict[str, Any] | None = None):
-    options = options or {}
-    if model.format in ("hf", "hf+adapter"):
-        return HfRuntime(model, accelerator, options.get("torch_dtype"))
-    if model.format == "onnx-genai":
-        return GenaiRuntime(model, accelerator, bool(options.get("clear_providers")))
-    raise ValueError(f"no generation runtime for {model.format} models")
-
-
-class HfRuntime:
-    """A transformers causal LM (with its PEFT adapter for ``hf+adapter``) and its tokenizer."""
-
+    name = "hf"
     batched = True
 
-    def __init__(self, model: ModelRef, accelerator: Accelerator, torch_dtype: str | None = None):
+    def __init__(self, model: ModelRef, accelerator: Accelerator, options: dict[str, Any]):
+        super().__init__(model, accelerator, options)
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -58,6 +43,7 @@ class HfRuntime:
         base = Path(model.base_model if model.format == "hf+adapter" else model.path)
         self.torch = torch
         self.device = "cuda" if accelerator.device == "gpu" and torch.cuda.is_available() else "cpu"
+        torch_dtype = options.get("torch_dtype")
         dtype = getattr(torch, torch_dtype) if torch_dtype else (torch.float32 if self.device == "cpu" else "auto")
         kwargs = {k: v for k, v in (model.metadata.get("load_kwargs") or {}).items() if k == "trust_remote_code"}
         self.model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype, **kwargs)
@@ -117,14 +103,35 @@ class HfRuntime:
         if self.device == "cuda":
             self.torch.cuda.synchronize()
 
+    def data_tokenizer(self) -> Any:
+        return self.tokenizer
 
-class GenaiRuntime:
+    def summed_loss(self, batch: list[dict]) -> tuple[float, int]:
+        return token_loss.hf_summed_loss(self, batch)
+
+
+class HfAdapterRuntime(HfRuntime):
+    """A transformers causal LM with its PEFT (LoRA) adapter applied, unmerged."""
+
+    name = "hf+adapter"
+
+
+class GenaiRuntime(ModelRuntime):
     """An onnxruntime-genai model folder (``genai_config.json``) on the requested execution provider."""
 
+    name = "onnx-genai"
     batched = True
 
-    def __init__(self, model: ModelRef, accelerator: Accelerator, clear_providers: bool = False):
+    @classmethod
+    def provider_problem(cls, provider: str) -> ProviderProblem | None:
+        problem = providers.provider_problem(provider, providers.GENAI)
+        return None if problem is None else ProviderProblem(problem.message, problem.hint)
+
+    def __init__(self, model: ModelRef, accelerator: Accelerator, options: dict[str, Any]):
+        super().__init__(model, accelerator, options)
         import onnxruntime_genai as og
+
+        clear_providers = bool(options.get("clear_providers"))
 
         self.og = og
         config = og.Config(str(model.path))
@@ -142,6 +149,7 @@ class GenaiRuntime:
             self.provider = provider
         else:
             self.provider = "as in genai_config.json"
+        self.model_path = Path(model.path)
         self.model = og.Model(config)
         self.tokenizer = og.Tokenizer(self.model)
         specials = _genai_special_tokens(Path(model.path))
@@ -200,6 +208,16 @@ class GenaiRuntime:
             produced += 1
         done = time.perf_counter()
         return Timing(first - started, done - started, produced)
+
+    def data_tokenizer(self) -> Any:
+        """onnxruntime-genai's own tokenizer has no chat template or label masking: data is pre-processed
+        with transformers, from the tokenizer files the builder copies into the folder."""
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self.model_path)
+
+    def summed_loss(self, batch: list[dict]) -> tuple[float, int]:
+        return token_loss.genai_summed_loss(self, batch)
 
 
 def _until_stop(ids: list[int], stop_ids: set[int]) -> list[int]:

@@ -276,7 +276,7 @@ def _wrong_flavour(provider: str, package: str, current: Installed) -> ProviderP
 
 
 def _unknown_provider_problem(provider: str, flavours: list[Installed]) -> ProviderProblem | None:
-    from olivine.suggest import did_you_mean
+    from olivine import did_you_mean
 
     available = available_providers(ORT) if flavours else None
     if available is not None and provider in available:

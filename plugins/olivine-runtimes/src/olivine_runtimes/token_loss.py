@@ -6,24 +6,7 @@ taken), so perplexity before and after export compares like with like.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 IGNORED = -100
-
-
-def data_tokenizer(runtime, model_path: Path):
-    """The Hugging Face tokenizer that pre-processes data for this model.
-
-    onnxruntime-genai's own tokenizer has no chat-template or label masking, so an onnx-genai folder
-    is read with transformers too: the builder copies tokenizer.json and tokenizer_config.json into it.
-    """
-    from olivine.builtin.evaluators.runtime import HfRuntime
-
-    if isinstance(runtime, HfRuntime):
-        return runtime.tokenizer
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(model_path)
 
 
 def hf_summed_loss(runtime, batch: list[dict]) -> tuple[float, int]:

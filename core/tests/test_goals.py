@@ -56,7 +56,7 @@ def test_goals_that_hold_and_fail_are_reported_with_deltas(tmp_path, fake_hf_mod
     assert last["goals"] == [{"metric": "size-bytes", "type": "max-degradation", "value": 4.0,
                               "higher_is_better": False, "target": base + 4.0, "actual": base + 4.0, "holds": True}]
     assert last["goals_met"] is True
-    assert "met (1)" in summary_table(outcome.run)
+    assert "goal: size <= 4 (max degradation vs baseline): met by" in summary_table(outcome.run)
 
     config = size_workflow(fake_hf_model, [{"goal": {"type": "max-degradation", "value": 3}}])
     failed = run(write_workflow(tmp_path, config), show_progress=False)
@@ -64,7 +64,8 @@ def test_goals_that_hold_and_fail_are_reported_with_deltas(tmp_path, fake_hf_mod
     assert (last["goals"][0]["holds"], last["goals_met"]) == (False, False)
     assert json.loads((tmp_path / "out" / "run.json").read_text())["stages"][-1]["goals_met"] is False
     table = summary_table(failed.run)
-    assert f"{base + 4} (+4)" in table and "missed size-bytes" in table
+    assert "vs input_model: size +4 B" in table and "goal: size <= 3 (max degradation vs baseline): met by no stage" \
+        in table
 
 
 def test_without_input_evaluation_the_previous_stage_is_the_baseline(tmp_path, fake_hf_model, test_plugins):

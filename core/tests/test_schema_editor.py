@@ -21,6 +21,8 @@ WITH_TEMPLATE = {"OLIVINE_PLUGIN_MODULES": "olivine_acme.hooks",
                  "PYTHONPATH": os.pathsep.join([str(TEMPLATE_SRC), os.environ.get("PYTHONPATH", "")])}
 DOCS = sorted([*ROOT.glob("docs/**/*.md"), *ROOT.glob("plugins/*/README.md"), *ROOT.glob("examples/*/README.md"),
                ROOT / "README.md"])
+# Microsoft's published Olive recipes (Olive's current schema), as the Olive compatibility tests keep them.
+OLIVE_RECIPES = sorted(p for p in ROOT.glob("tests/olive_configs/*.json") if p.name != "sources.json")
 EXAMPLES = sorted(p for p in [*ROOT.glob("examples/**/*.json"), *ROOT.glob("examples/**/*.y*ml")]
                   if "plugin-template" not in p.parts)
 
@@ -63,8 +65,8 @@ def as_workflow(text: str, schema: dict) -> dict | None:
         return None
     if set(data) <= set(schema["properties"]):
         return data
-    pass_types = {entry["anyOf"][0]["properties"]["type"]["const"] for entry in schema["$defs"]["PassEntry"]["anyOf"]}
-    if all(isinstance(v, dict) and v.get("type") in pass_types for v in data.values()):
+    pass_types = {entry["anyOf"][0]["title"].lower() for entry in schema["$defs"]["PassEntry"]["anyOf"]}
+    if all(isinstance(v, dict) and str(v.get("type")).lower() in pass_types for v in data.values()):
         return {"passes": data}  # pass entries: `"lora": {"type": "LoRA", ...}`
     return None
 
@@ -73,6 +75,11 @@ def as_workflow(text: str, schema: dict) -> dict | None:
 def test_every_example_workflow_validates_against_the_schema(schema, path):
     config = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
     assert problems(schema, config) == []
+
+
+@pytest.mark.parametrize("path", OLIVE_RECIPES, ids=[p.name for p in OLIVE_RECIPES])
+def test_every_olive_recipe_validates_against_the_schema(schema, path):
+    assert problems(schema, json.loads(path.read_text())) == []
 
 
 def test_the_examples_cover_both_olive_schemas_and_loras_olive_names():

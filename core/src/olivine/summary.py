@@ -1,29 +1,65 @@
-"""The human summary printed at the end of a run: one row per stage (metric deltas against the baseline
-stage in parentheses, goals met or missed), then the search candidates when there was a search."""
+"""The human summary printed at the end of a run, within 100 columns: one row per stage with units in the
+headers and one number format per metric, the goals and the change against the baseline stated once below,
+then the search candidates when there was a search."""
 
 from __future__ import annotations
 
 from typing import Any
 
+WIDTH = 100
+# Units of the built-in metrics' sub types (latency's timings are milliseconds; rates are per second).
+UNITS = {("latency", "tokens_per_second"): "tok/s", ("throughput", "tokens_per_second"): "tok/s",
+         "latency": "ms", "throughput": "/s"}
+BYTES = ("size-bytes", "size_on_disk-bytes")
+
 
 def summary_table(run: dict[str, Any]) -> str:
     stages = run.get("stages", [])
-    metric_names = _metric_columns(stages)
+    columns = [c for c in _metric_columns(stages) if c not in BYTES]
+    formats = {c: _column_format([_flat_metrics(s.get("metrics", {})).get(c) for s in stages]) for c in columns}
     with_goals = any(stage.get("goals") for stage in stages)
-    header = ["stage", "pass", "format", "time", "cache", *metric_names, *(["goals"] if with_goals else []), "size"]
-    rows = [header]
+    head = ["stage", "model", "time", "cache"]
+    tail = [*(["goals"] if with_goals else []), "size"]
+    rows = []
     for stage in stages:
-        rows.append([
-            stage["name"], stage.get("type", "-"), stage["format"],
-            f"{stage['seconds']:.2f}s" if "seconds" in stage else "-",
-            ("hit" if stage.get("cache_hit") else "run") if "cache_hit" in stage else "-",
-            *_metric_cells(stage, metric_names), *([_goals_cell(stage)] if with_goals else []),
-            _human_size(stage.get("size_bytes", 0)),
-        ])
-    footer = f"wall time {run.get('wall_seconds', 0):.2f}s, {run.get('cache_hits', 0)} cached pass(es)"
+        values = _flat_metrics(stage.get("metrics", {}))
+        rows.append({
+            "stage": stage["name"], "model": stage["format"],
+            "time": _seconds(stage["seconds"]) if "seconds" in stage else "-",
+            "cache": _cache_cell(stage), "goals": _goals_cell(stage),
+            "size": _human_size(next((values[b] for b in BYTES if b in values), stage.get("size_bytes", 0))),
+            **{c: formats[c](values.get(c)) for c in columns},
+        })
+    labels = {c: _label(c, columns) for c in columns} | dict.fromkeys(BYTES, "size")
+    formats |= dict.fromkeys(BYTES, _signed_size)
+    lines = []
+    for part in _split(columns, head + tail, rows, labels):
+        keys = head + part + tail
+        lines += [*_table([[labels.get(k, k) for k in keys], *([row[k] for k in keys] for row in rows)]), ""]
+    lines += _goal_lines(stages, labels) + _change_lines(stages, formats, labels) + _resume_lines(stages)
+    lines += _search_lines(run.get("search"))
+    lines.append(f"wall time {_seconds(run.get('wall_seconds', 0))}, {run.get('cache_hits', 0)} cached pass(es)")
     if run.get("output_model"):
-        footer += f"; model: {run['output_model']['path']}"
-    return "\n".join([*_table(rows), *_search_lines(run.get("search")), footer])
+        lines.append(f"model: {run['output_model']['path']}")
+    return "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1]))
+
+
+def _split(columns: list[str], fixed: list[str], rows: list[dict], labels: dict[str, str]) -> list[list[str]]:
+    """Metric columns in groups, each group's table within WIDTH (a wide run gets several tables)."""
+    def width(key: str) -> int:
+        return max(len(labels.get(key, key)), *(len(row[key]) for row in rows)) if rows else len(key)
+
+    used = sum(width(k) + 2 for k in fixed)
+    parts: list[list[str]] = [[]]
+    room = WIDTH - used
+    for column in columns:
+        need = width(column) + 2
+        if parts[-1] and need > room:
+            parts.append([])
+            room = WIDTH - used
+        parts[-1].append(column)
+        room -= need
+    return parts
 
 
 def _table(rows: list[list[Any]]) -> list[str]:
@@ -33,33 +69,85 @@ def _table(rows: list[list[Any]]) -> list[str]:
     return lines
 
 
-def _metric_cells(stage: dict[str, Any], names: list[str]) -> list[str]:
-    metrics = _flat_metrics(stage.get("metrics", {}))
-    deltas = stage.get("deltas") or {}
-    cells = []
-    for name in names:
-        cell = _fmt(metrics.get(name))
-        if name in deltas:
-            cell += f" ({_fmt_delta(deltas[name]['delta'])})"
-        cells.append(cell)
-    return cells
+def _label(column: str, columns: list[str]) -> str:
+    """``accuracy-accuracy_score`` is ``accuracy`` when it is the metric's only column; units after the name."""
+    metric, _, sub = column.partition("-")
+    siblings = [c for c in columns if c.partition("-")[0] == metric]
+    unit = UNITS.get((metric, sub)) or UNITS.get(metric, "")
+    if sub == "tokens_per_second":
+        return f"{metric} {unit}"
+    name = metric if len(siblings) == 1 or sub in ("", metric) else f"{metric} {sub}"
+    return f"{name} {unit}".strip()
 
 
-def _fmt_delta(delta: float) -> str:
-    return f"{int(delta):+d}" if float(delta).is_integer() and abs(delta) < 1e12 else f"{delta:+.3g}"
+def _column_format(values: list[Any]):
+    """One format for every value of a column (deltas included), chosen from its largest value."""
+    numbers = [abs(v) for v in values if isinstance(v, (int, float))]
+    top = max(numbers, default=0)
+    if top >= 1e5:
+        return lambda v, sign="": "-" if v is None else _si(v, sign)
+    decimals = 0 if top >= 100 or all(float(v).is_integer() for v in numbers) else 2 if top >= 1 else 3
+    return lambda v, sign="": "-" if v is None else f"{v:{sign},.{decimals}f}"
+
+
+def _si(value: float, sign: str = "") -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            return f"{value / size:{sign}.1f}{unit}"
+    return f"{value:{sign}.0f}"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.1f}s" if seconds < 600 else f"{seconds / 60:.0f}m"
+
+
+def _cache_cell(stage: dict[str, Any]) -> str:
+    if "cache_hit" not in stage:
+        return "-"
+    if stage.get("cache_hit"):
+        return "hit"
+    return "resumed" if (stage.get("report") or {}).get("resumed_from_step") else "run"
 
 
 def _goals_cell(stage: dict[str, Any]) -> str:
     goals = stage.get("goals") or []
     if not goals:
         return "-"
-    missed = [g["metric"] for g in goals if g["holds"] is False]
-    unknown = [g["metric"] for g in goals if g["holds"] is None]
+    missed = sum(g["holds"] is False for g in goals)
     if missed:
-        return "missed " + ",".join(missed)
-    if unknown:
-        return "no baseline for " + ",".join(unknown)
-    return f"met ({len(goals)})"
+        return "missed" if missed == len(goals) else f"missed {missed}"
+    return "?" if any(g["holds"] is None for g in goals) else "met"
+
+
+def _goal_lines(stages: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
+    """Each goal once: what it asks, and which stages meet it."""
+    goals: dict[str, dict[str, Any]] = {}
+    for stage in stages:
+        for goal in stage.get("goals") or []:
+            entry = goals.setdefault(goal["metric"], {**goal, "met": []})
+            if goal["holds"]:
+                entry["met"].append(stage["name"])
+    lines = []
+    for column, goal in goals.items():
+        sense = ">=" if goal["higher_is_better"] else "<="
+        kind = "" if goal["type"] == "threshold" else f" ({goal['type'].replace('-', ' ')} vs baseline)"
+        met = ", ".join(goal["met"]) if goal["met"] else "no stage"
+        lines.append(f"goal: {labels.get(column, column)} {sense} {goal['value']:g}{kind}: met by {met}")
+    return lines
+
+
+def _change_lines(stages: list[dict[str, Any]], formats: dict, labels: dict[str, str]) -> list[str]:
+    """The last evaluated stage against its baseline, once."""
+    last = next((s for s in reversed(stages) if s.get("deltas")), None)
+    if last is None:
+        return []
+    changes = [f"{labels[c]} {formats[c](d['delta'], '+')}" for c, d in last["deltas"].items() if c in formats]
+    return [f"{last['name']} vs {last.get('baseline')}: " + ", ".join(changes)] if changes else []
+
+
+def _resume_lines(stages: list[dict[str, Any]]) -> list[str]:
+    return [f"{s['name']}: resumed from its checkpoint at step {s['report']['resumed_from_step']}"
+            for s in stages if _cache_cell(s) == "resumed"]
 
 
 def _search_lines(search: dict[str, Any] | None) -> list[str]:
@@ -67,19 +155,20 @@ def _search_lines(search: dict[str, Any] | None) -> list[str]:
         return []
     candidates = search["candidates"]
     params = list(search["space"])
-    stages = [{**c, "name": str(c["index"])} for c in candidates]
-    metric_names = _metric_columns(stages)
-    rows = [["#", *params, *metric_names, "goals", "chosen"]]
-    for candidate in stages:
-        rows.append([candidate["name"], *[_fmt(candidate["params"].get(p)) for p in params],
-                     *_metric_cells(candidate, metric_names), _goals_cell(candidate),
+    columns = _metric_columns(candidates)
+    formats = {c: _column_format([_flat_metrics(x.get("metrics", {})).get(c) for x in candidates]) for c in columns}
+    rows = [["#", *params, *(_label(c, columns) for c in columns), "goals", "chosen"]]
+    for candidate in candidates:
+        values = _flat_metrics(candidate.get("metrics", {}))
+        rows.append([str(candidate["index"]), *[_fmt(candidate["params"].get(p)) for p in params],
+                     *(formats[c](values.get(c)) for c in columns), _goals_cell(candidate),
                      "*" if candidate["chosen"] else ""])
     verdicts = {True: "meets every goal", None: "no goals set",
                 False: "no candidate meets every goal; the output is the best-ranked one"}
     verdict = verdicts[search.get("chosen_meets_goals")]
     title = (f"search ({search['execution_order']}, {search['sampler']}): {len(candidates)} candidates, "
              f"chosen #{search['chosen']}, {verdict}")
-    return ["", title, *_table(rows), ""]
+    return [title, *_table(rows), ""]
 
 
 def _metric_columns(stages: list[dict[str, Any]]) -> list[str]:
@@ -111,9 +200,15 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _human_size(size: int) -> str:
+def _signed_size(value: float | None, sign: str = "") -> str:
+    if value is None:
+        return "-"
+    return ("-" if value < 0 else sign) + _human_size(abs(value))
+
+
+def _human_size(size: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return str(size)

@@ -16,8 +16,9 @@ def register_systems(register):
 def register_evaluators(register):
     from olivine.builtin.evaluators.accuracy import Accuracy
     from olivine.builtin.evaluators.latency import Latency
+    from olivine.builtin.evaluators.olive_names import SizeOnDisk, Throughput
     from olivine.builtin.evaluators.perplexity import Perplexity
     from olivine.builtin.evaluators.size import Size
 
-    for evaluator in (Accuracy, Perplexity, Latency, Size):
+    for evaluator in (Accuracy, Perplexity, Latency, Size, SizeOnDisk, Throughput):
         register(evaluator)

@@ -31,10 +31,15 @@ def _print_rows(rows: list[dict], as_json: bool, columns: tuple[str, ...]) -> No
     if not rows:
         click.echo("(none installed)")
         return
-    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns[:-1]}
-    for row in rows:
-        head = "  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns[:-1])
-        click.echo(f"{head}  {_cell(row.get(columns[-1]))}")
+    for line in table([[c.upper() for c in columns], *([_cell(r.get(c)) for c in columns] for r in rows)]):
+        click.echo(line)
+
+
+def table(rows: list[list[str]]) -> list[str]:
+    """Columns aligned to their widest cell; the last column is left to wrap as the terminal does."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+            for row in rows]
 
 
 def _cell(value) -> str:
@@ -56,29 +61,46 @@ def passes_group(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name")
 def passes_show(name: str) -> None:
     """Describe one pass: formats and config as JSON Schema."""
+    _show("passes", "pass", name)
+
+
+def _show(kind: str, singular: str, name: str) -> None:
     from olivine.plugins import get_plugins
 
-    entry = get_plugins().passes.entry(name, "pass")
+    entry = get_plugins().registry(kind).entry(name, singular)
     cls = entry.cls
-    click.echo(json.dumps({
-        "name": name, "description": (cls.__doc__ or "").strip(), "distribution": entry.distribution,
-        "version": entry.version, "accepts": list(cls.accepts), "produces": cls.produces,
-        "config_schema": cls.config_schema(),
-    }, indent=2))
+    shown = {"name": name, "description": (cls.__doc__ or "").strip(), "distribution": entry.distribution,
+             "version": entry.version}
+    if kind == "passes":
+        shown.update({"accepts": list(cls.accepts), "produces": cls.produces})
+    elif hasattr(cls, "accepts"):
+        shown["accepts"] = list(cls.accepts)
+    shown["config_schema"] = cls.config_schema()
+    click.echo(json.dumps(shown, indent=2))
 
 
-def _simple_list(kind: str, help_text: str):
-    @click.command(kind, help=help_text)
+def _listing(kind: str, singular: str, help_text: str, columns: tuple[str, ...]):
+    @click.group(kind, invoke_without_command=True, help=help_text)
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-    def command(as_json: bool) -> None:
-        _print_rows(_registry_rows(kind), as_json, ("name", "distribution", "description"))
+    @click.pass_context
+    def group(ctx: click.Context, as_json: bool) -> None:
+        if ctx.invoked_subcommand is None:
+            _print_rows(_registry_rows(kind), as_json, columns)
 
-    return command
+    @group.command("show", help=f"Describe one {singular}: its config as JSON Schema.")
+    @click.argument("name")
+    def show(name: str) -> None:
+        _show(kind, singular, name)
+
+    return group
 
 
-systems_cmd = _simple_list("systems", "List installed systems.")
-evaluators_cmd = _simple_list("evaluators", "List installed evaluators (metric types).")
-resources_cmd = _simple_list("resources", "List installed resource types.")
+systems_cmd = _listing("systems", "system", "List installed systems; `systems show NAME` describes one.",
+                       ("name", "distribution", "description"))
+evaluators_cmd = _listing("evaluators", "evaluator", "List installed evaluators (metric types); `evaluators show "
+                          "NAME` describes one.", ("name", "accepts", "distribution", "description"))
+resources_cmd = _listing("resources", "resource", "List installed resource types; `resources show NAME` describes "
+                         "one.", ("name", "distribution", "description"))
 
 
 @click.command("plugins")
@@ -92,8 +114,10 @@ def plugins_cmd(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(infos, indent=2))
     else:
-        for info in infos:
-            status = f"FAILED: {info['error']}" if info["error"] else ", ".join(info["hooks"])
-            click.echo(f"{info['name']}  {info['distribution']} {info['version']}  {status}")
+        rows = [["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"]]
+        rows += [[info["name"], info["distribution"], info["version"],
+                  f"FAILED: {info['error']}" if info["error"] else ", ".join(info["hooks"])] for info in infos]
+        for line in table(rows):
+            click.echo(line)
     for conflict in plugins.conflicts():
         click.echo(f"conflict: {conflict}", err=True)

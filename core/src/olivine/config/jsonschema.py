@@ -7,15 +7,20 @@ old names a Config accepts through ``AliasChoices`` (LoRA's ``lora_r``)."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel
 
+from olivine.config.olive13 import NO_EFFECT_ENGINE_KEYS
 from olivine.config.schema import ENGINE_FIELDS, WorkflowConfig
 from olivine.plugins import Plugins
 from olivine.search_space import SPACE_TYPES
 
-PASS_ENTRY_KEYS = {"host": {"type": "string"}, "evaluator": {"type": "string"}, "disable_search": {"type": "boolean"}}
+# Olive 0.13 lets a host or target be a system config itself.
+INLINE_SYSTEM = {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/SystemEntry"}, {"type": "null"}]}
+PASS_ENTRY_KEYS: dict[str, Any] = {"host": INLINE_SYSTEM, "evaluator": {"type": "string"},
+                                   "disable_search": {"type": "boolean"}}
 # The old schema's data config keys, moved into the *_config sections by the migration.
 OLD_DATA_KEYS = {"params_config": {"type": "object"}, "components": {"type": "object"},
                  "component_kwargs": {"type": "object"}}
@@ -33,6 +38,7 @@ def workflow_schema(plugins: Plugins) -> dict[str, Any]:
     for key in ENGINE_FIELDS:  # Olive also reads engine fields at the top level
         props.setdefault(key, copy.deepcopy(defs["EngineConfig"]["properties"][key]))
     props["input_model"] = {"anyOf": [{"$ref": "#/$defs/InputModelConfig"}, _old_input_model(defs)]}
+    _olive13(schema, defs)
     props["data_configs"] = {"anyOf": [props["data_configs"], {  # a mapping of name -> config (old Olive)
         "type": "object", "additionalProperties": {"$ref": "#/$defs/DataConfig"}}]}
     defs["DataConfig"]["properties"].update(OLD_DATA_KEYS)
@@ -44,6 +50,21 @@ def workflow_schema(plugins: Plugins) -> dict[str, Any]:
     if "AcceleratorConfig" in defs:  # SystemConfig also reads a device name alone: ["cpu"]
         defs["AcceleratorConfig"] = {"anyOf": [defs["AcceleratorConfig"], {"type": "string"}]}
     return schema
+
+
+def _olive13(schema: dict[str, Any], defs: dict[str, Any]) -> None:
+    """Olive 0.13's forms: engine keys with no effect here, inline host/target systems, typed evaluators."""
+    no_effect = {key: {"description": "Olive's; no effect in olivine (validate notes it)."}
+                 for key in NO_EFFECT_ENGINE_KEYS}
+    defs["EngineConfig"]["properties"].update(no_effect)
+    schema["properties"].update({**no_effect, "auto_optimizer_config": {
+        "description": "Olive's; ignored when passes are given (as Olive does)."}})
+    for role in ("host", "target"):
+        defs["EngineConfig"]["properties"][role] = INLINE_SYSTEM
+    evaluator = defs["EvaluatorConfig"]
+    evaluator["properties"]["type"] = {"type": "string", "pattern": _any_case("OliveEvaluator")}
+    defs["EvaluatorConfig"] = {"anyOf": [evaluator, {  # another evaluator type, its options beside the type
+        "type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}}]}
 
 
 def _old_input_model(defs: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +86,7 @@ def _entry_schema(name: str, cls: type, defs: dict[str, Any], pass_entry: bool =
     properties = {**config.get("properties", {}), **_alias_properties(cls.Config, config.get("properties", {}))}
     if pass_entry:
         properties = _searchable({"properties": properties})["properties"]
-    entry = {"type": {"const": name}, **(PASS_ENTRY_KEYS if pass_entry else {})}
+    entry = {"type": {"type": "string", "pattern": _any_case(name)}, **(PASS_ENTRY_KEYS if pass_entry else {})}
     flat = {"type": "object", "title": name, "description": cls.description(),
             "properties": {**entry, **properties}, "required": ["type", *config.get("required", [])],
             "additionalProperties": False}
@@ -100,3 +121,8 @@ def _alias_properties(model: type[BaseModel], properties: dict[str, Any]) -> dic
                 extra[alias] = {**properties[shown], "description": f"Another name of {shown}."}
     return extra
 
+
+
+def _any_case(name: str) -> str:
+    """Pass and system types match case-insensitively; JSON Schema patterns have no flag for it."""
+    return "^" + "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in name) + "$"

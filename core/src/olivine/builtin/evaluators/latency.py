@@ -31,7 +31,11 @@ class Latency(BuiltinEvaluator):
         max_new_tokens: int = Field(32, gt=0, description="tokens generated per run (stop tokens ignored)")
 
     def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
-        from olivine.builtin.evaluators.runtime import open_runtime
+        return only(summarize(self.timed_runs(model, ctx)), requested(self, ctx))
+
+    def timed_runs(self, model: ModelRef, ctx: EvalContext) -> list:
+        """The warm-up, then ``runs`` timed generations of one prompt (also what throughput reports)."""
+        from olivine.runtimes import open_runtime
 
         cfg = self.config
         runtime = open_runtime(model, ctx.accelerator, cfg.runtime_options())
@@ -45,7 +49,7 @@ class Latency(BuiltinEvaluator):
                 bar.update(1)
         ctx.note(f"{ctx.metric.name}: {cfg.runs} runs of {len(prompt_ids)} prompt + {cfg.max_new_tokens} new tokens "
                  f"on {model.format}")
-        return only(summarize(timings), requested(self, ctx))
+        return timings
 
     def _prompt(self, ctx: EvalContext) -> str:
         if self.config.prompt is not None:

@@ -67,4 +67,6 @@ def test_prune_to_a_size_removes_least_recently_used_first(tmp_path, fake_hf_mod
 
 def test_not_a_cache_dir_is_one_line(tmp_path):
     result = olivine_cli("cache", "ls", "--cache-dir", str(tmp_path))
-    assert result.returncode == 2 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2 and len(errors) == 1 and "Traceback" not in result.stderr
+    assert str(tmp_path) in errors[0]

@@ -4,6 +4,7 @@ then the search candidates when there was a search."""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 WIDTH = 100
@@ -142,7 +143,10 @@ def _change_lines(stages: list[dict[str, Any]], formats: dict, labels: dict[str,
     if last is None:
         return []
     changes = [f"{labels[c]} {formats[c](d['delta'], '+')}" for c, d in last["deltas"].items() if c in formats]
-    return [f"{last['name']} vs {last.get('baseline')}: " + ", ".join(changes)] if changes else []
+    if not changes:
+        return []
+    return textwrap.wrap(f"{last['name']} vs {last.get('baseline')}: " + ", ".join(changes), WIDTH,
+                         subsequent_indent="  ", break_on_hyphens=False)
 
 
 def _resume_lines(stages: list[dict[str, Any]]) -> list[str]:

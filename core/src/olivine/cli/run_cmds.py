@@ -22,6 +22,9 @@ OLIVE_REFUSED = {
 class Refused(click.ClickException):
     exit_code = 2  # a usage error, without the usage text: the one line says what to do instead
 
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
 
 def _refused(name: str):
     flag = "--" + name.replace("_", "-")

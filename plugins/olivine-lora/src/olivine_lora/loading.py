@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class Loaded:
     tokenizer: Any
     targets: list[str] | str
     quantization: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)  # for the pass report: e.g. attention other than sdpa
 
 
 def pick_device(use_cpu: bool) -> str:
@@ -39,7 +40,8 @@ def load(cfg, base_dir: Path, load_kwargs: dict[str, Any], device: str, precisio
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir, trust_remote_code=load_kwargs.get("trust_remote_code", False))
     kwargs = {k: v for k, v in load_kwargs.items() if k in PASSED_LOAD_KWARGS}
-    kwargs.setdefault("attn_implementation", "sdpa")
+    # No attn_implementation unless the user gave one: transformers then picks sdpa where the model
+    # supports it and eager where it does not (Gemma 2, GPT-OSS); forcing sdpa refused those models.
     kwargs["dtype"] = precision.weights
     quantization = None
     if quantized:
@@ -51,6 +53,7 @@ def load(cfg, base_dir: Path, load_kwargs: dict[str, Any], device: str, precisio
     base.config.use_cache = False
     kind = getattr(base.config, "model_type", None)
     targets = resolve_targets(cfg.target_modules, base, kind, path)
+    notes = attention_notes(base, "attn_implementation" in kwargs)
     check_names(cfg.modules_to_save, base, f"{path}.modules_to_save")
     for param in base.parameters():
         param.requires_grad_(False)
@@ -58,7 +61,16 @@ def load(cfg, base_dir: Path, load_kwargs: dict[str, Any], device: str, precisio
         _checkpointing(base)
     if quantized:
         bnb_guard.protect(base)
-    return Loaded(_wrap(cfg, base, targets), tokenizer, targets, quantization)
+    return Loaded(_wrap(cfg, base, targets), tokenizer, targets, quantization, notes)
+
+
+def attention_notes(base, chosen_by_user: bool) -> list[str]:
+    """A note when the model trains without sdpa (slower, more memory), unless the user asked for that."""
+    attention = getattr(base.config, "_attn_implementation", None)
+    if chosen_by_user or attention in (None, "sdpa"):
+        return []
+    return [f"{type(base).__name__} trains with {attention} attention: it does not support sdpa "
+            "(set input_model.load_kwargs.attn_implementation to choose another)"]
 
 
 def _checkpointing(base) -> None:
@@ -97,7 +109,7 @@ def _wrap(cfg, base, targets):
 def resolve_targets(targets: list[str] | str | None, base, kind: str | None, path: str) -> list[str] | str:
     """The targets to give PEFT; an entry that matches no module of the loaded model is a ConfigError."""
     if targets is None:
-        return architectures.default_targets(kind)
+        return architectures.default_targets(kind, base)
     if isinstance(targets, str):
         if targets != "all-linear" and not any(re.fullmatch(targets, n) for n, _ in base.named_modules()):
             raise ConfigError(f"{path}.target_modules", f"the pattern {targets!r} matches no module of the model")

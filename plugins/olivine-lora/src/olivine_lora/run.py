@@ -37,6 +37,7 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
     random.seed(args.seed)
     loaded = loading.load(cfg, Path(model.path), model.metadata.get("load_kwargs") or {}, device, prec, quantized,
                           checkpointing, pass_path(ctx))
+    notes += loaded.notes
     train, evaluation = _samples(cfg, ctx, loaded.tokenizer, notes)
     plan = settings.resolve(args, len(train), bool(evaluation), notes)
     opt = optim.optimizer(loaded.model, args, device, notes)

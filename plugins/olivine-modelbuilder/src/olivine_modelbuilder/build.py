@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from olivine_modelbuilder import config_fixes
 from olivine_modelbuilder.capture import captured
 
 # Lines the builder prints as it goes; each one advances the progress bar by a step.
@@ -60,6 +61,8 @@ def run_builder(request: BuildRequest, log_file: Path, logger: logging.Logger, b
             args = (None, str(request.input_path), str(request.output_dir), request.precision, request.provider,
                     cache_dir)
             extra = builder.parse_extra_options(*args, pairs, search=request.search)
+            for change in config_fixes.translate(extra["hf_details"]["hf_config"]):
+                on_line(f"olivine: config for the builder: {change}")
             builder.create_model(*args, **extra)
     _drop_builder_leftovers(request.output_dir)
 

@@ -83,9 +83,12 @@ class ModelBuilder(Pass):
             return
         folder = model.base_model if model.format == "hf+adapter" else model.path
         name = architectures.architecture(folder) if folder is not None else None
-        if name is not None and name not in architectures.SUPPORTED:
-            raise ConfigError(f"{ctx.path}.type", f"onnxruntime-genai's builder cannot build {name} models",
-                              did_you_mean(name, architectures.SUPPORTED) or "see the builder's supported models")
+        known = architectures.supported()
+        if name is not None and known and name not in known:
+            # No "did you mean": the user chose a model, not a class name; a near name is another family.
+            raise ConfigError(f"{ctx.path}.type", f"onnxruntime-genai's builder cannot build {name} models "
+                              "(fine-tuning and merging work; leave ModelBuilder out to keep a Hugging Face model)",
+                              f"it builds: {', '.join(sorted(known))}")
 
     def plan(self, accelerator: Accelerator | None, path: str) -> tuple[str, dict[str, str]]:
         """The builder target and options; raises ConfigError for anything the builder would get wrong."""

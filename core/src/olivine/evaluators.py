@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from olivine.component import Component, StrictConfig
+from olivine.component import Component, ConfigT, StrictConfig
 from olivine.models import ModelRef
 from olivine.passes import Accelerator, ValidationContext
 from olivine.paths import resolve_path
@@ -39,7 +39,7 @@ class EvalContext:
         self.logger.info(message)
 
 
-class Evaluator(Component):
+class Evaluator(Component[ConfigT]):
     """Base of every metric type. ``Config`` is the metric's ``user_config``."""
 
     accepts: ClassVar[tuple[str, ...]] = ("hf", "hf+adapter", "onnx-genai")
@@ -48,8 +48,8 @@ class Evaluator(Component):
     higher_is_better: ClassVar[dict[str, bool]] = {}
     Config: ClassVar[type[StrictConfig]] = StrictConfig
 
-    def __init__(self, config: StrictConfig | None = None):
-        self.config = config if config is not None else self.Config()
+    def __init__(self, config: ConfigT | None = None):
+        self.config = self._default_config(config)
 
     def validate(self, ctx: ValidationContext) -> None:
         """Check the metric's options before any work."""

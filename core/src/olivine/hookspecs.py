@@ -29,5 +29,15 @@ def register_resources(register):
 
 
 @hookspec
+def register_runtimes(register):
+    """Register ModelRuntime subclasses, one per model format they load for evaluation: ``register(cls)``."""
+
+
+@hookspec
+def register_doctor_checks(register):
+    """Register DoctorCheck subclasses: sections of ``olivine doctor`` for what the plugin knows."""
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands or groups to the ``olivine`` CLI group ``cli``."""

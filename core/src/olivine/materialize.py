@@ -15,6 +15,7 @@ from typing import Any
 from olivine import mlflow_layout
 from olivine.cache import Cache, digest
 from olivine.config.schema import DataConfig
+from olivine.data.hub import pin_revision
 from olivine.inputs import is_resource_ref, model_ref_for
 from olivine.models import ModelRef
 from olivine.paths import is_pattern, matching_files, resolve_path
@@ -118,7 +119,7 @@ def data_configs(plan: Plan, plugins: Plugins, cache: Cache,
     wdir = plan.workflow.workflow_dir
     for i, data in enumerate(plan.workflow.config.data_configs):
         # A hub dataset's revision is pinned to its commit here: the key covers the data actually read.
-        load = dict(data.load_dataset_config)
+        load = pin_revision(dict(data.load_dataset_config), wdir, f"data_configs[{i}].load_dataset_config")
         files_key = None
         if "data_files" in load:
             consumers = _data_consumers(plan, data.name)

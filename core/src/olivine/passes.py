@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from olivine.component import Component, StrictConfig
+from olivine.component import Component, ConfigT, StrictConfig
 from olivine.models import ModelRef
 from olivine.paths import resolve_path
 from olivine.progress import Progress
@@ -74,15 +74,15 @@ class PassContext:
         return Progress(total, description, enabled=self.show_progress, logger=self.logger)
 
 
-class Pass(Component):
+class Pass(Component[ConfigT]):
     """Base of every pass. Subclasses set ``name``, ``accepts``, ``produces``, ``Config``, ``run``."""
 
     accepts: ClassVar[tuple[str, ...]] = ("hf",)
     produces: ClassVar[str] = "hf"
     Config: ClassVar[type[StrictConfig]] = StrictConfig
 
-    def __init__(self, config: StrictConfig | None = None):
-        self.config = config if config is not None else self.Config()
+    def __init__(self, config: ConfigT | None = None):
+        self.config = self._default_config(config)
 
     def validate(self, ctx: ValidationContext) -> None:
         """Check what can be checked before any work; raise ConfigError naming ``ctx.path`` keys."""

@@ -12,11 +12,13 @@ from typing import Any
 import pluggy
 
 from olivine import hookspecs
+from olivine.doctor_checks import DoctorCheck
 from olivine.errors import PluginLoadError
 from olivine.evaluators import Evaluator
 from olivine.passes import Pass
 from olivine.registry import Registry
 from olivine.resources import Resource
+from olivine.runtimes import ModelRuntime
 from olivine.systems import System
 
 ENTRY_POINT_GROUP = "olivine"
@@ -26,6 +28,8 @@ HOOK_KINDS = {
     "register_systems": "systems",
     "register_evaluators": "evaluators",
     "register_resources": "resources",
+    "register_runtimes": "runtimes",
+    "register_doctor_checks": "doctor_checks",
 }
 log = logging.getLogger("olivine.plugins")
 
@@ -58,6 +62,8 @@ class Plugins:
         self.systems: Registry[System] = Registry("system", System, failed)
         self.evaluators: Registry[Evaluator] = Registry("evaluator", Evaluator, failed)
         self.resources: Registry[Resource] = Registry("resource", Resource, failed)
+        self.runtimes: Registry[ModelRuntime] = Registry("runtime", ModelRuntime, failed)
+        self.doctor_checks: Registry[DoctorCheck] = Registry("doctor check", DoctorCheck, failed)
 
     def registry(self, kind: str) -> Registry:
         return getattr(self, kind)

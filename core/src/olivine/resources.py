@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from olivine.component import Component, StrictConfig
+from olivine.component import Component, ConfigT, StrictConfig
 
 
 @dataclass
@@ -18,14 +18,14 @@ class ResourceContext:
     azureml_client: dict | None = None
 
 
-class Resource(Component):
+class Resource(Component[ConfigT]):
     """Base of every resource type. ``schemes`` lists URI schemes it claims (``azureml``)."""
 
     schemes: ClassVar[tuple[str, ...]] = ()
     Config: ClassVar[type[StrictConfig]] = StrictConfig
 
-    def __init__(self, config: StrictConfig | None = None, uri: str | None = None):
-        self.config = config if config is not None else self.Config()
+    def __init__(self, config: ConfigT | None = None, uri: str | None = None):
+        self.config = self._default_config(config)
         self.uri = uri
 
     def identity(self) -> str:

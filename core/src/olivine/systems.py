@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -50,15 +50,18 @@ class SystemConfig(StrictConfig):
         return value
 
 
-class System(Component):
+SystemConfigT = TypeVar("SystemConfigT", bound=SystemConfig)
+
+
+class System(Component[SystemConfigT]):
     """Base of every system. Subclasses implement ``run_pass`` and ``evaluate``."""
 
     Config: ClassVar[type[StrictConfig]] = SystemConfig
     # True when run_pass/evaluate honour ``ctx.dry_run`` (describe the work, do none of it).
     supports_dry_run: ClassVar[bool] = False
 
-    def __init__(self, config: SystemConfig | None = None, key: str = ""):
-        self.config = config if config is not None else self.Config()
+    def __init__(self, config: SystemConfigT | None = None, key: str = ""):
+        self.config = self._default_config(config)
         self.key = key or self.name
 
     def check(self, ctx: ValidationContext) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import subprocess
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
-import pytest
+from olivine.testing import needs_distributions  # noqa: F401  (re-exported for core tests)
 
 
 def olivine_cli(*args: str, cwd: Path | None = None, env: dict | None = None,
@@ -42,15 +41,3 @@ def pydantic_says(annotation: Any, value: Any) -> str:
     except pydantic.ValidationError as error:
         return error.errors()[0]["msg"]
     raise AssertionError(f"{value!r} is a valid {annotation}")
-
-
-def needs_distributions(*names: str) -> pytest.MarkDecorator:
-    """Skip, with the reason, a test about what the full setup installs when one of ``names`` is absent."""
-    missing = []
-    for name in names:
-        try:
-            importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            missing.append(name)
-    return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed: the full setup "
-                                                    "(make test) installs it")

@@ -7,9 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from olivine import ConfigError, ModelRef, PassContext
-from olivine.errors import ConfigErrors
-from olivine.plugins import load_plugins
+from olivine import ConfigError, ConfigErrors, ModelRef, PassContext, load_plugins
 from olivine_acme.tag import AcmeTag
 
 HEAVY = ("torch", "transformers", "peft", "datasets", "onnx", "onnxruntime", "azure", "bitsandbytes")

@@ -81,7 +81,7 @@ def test_plugin():
     """Register the test plugin's passes and metric in this process (and, by environment, in children)."""
     saved = {k: os.environ.get(k) for k in ("OLIVINE_PLUGIN_MODULES", "PYTHONPATH")}
     os.environ["OLIVINE_PLUGIN_MODULES"] = "olivine_azureml_testplugin"
-    from olivine.plugins import get_plugins
+    from olivine import get_plugins
 
     get_plugins(reload=True)
     yield

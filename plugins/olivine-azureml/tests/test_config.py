@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from olivine.errors import ConfigErrors
+from olivine import ConfigErrors
 
 SCALE = {"scale": {"type": "ScaleWeights"}}
 COOKBOOK_CONDA_38 = """\
@@ -22,7 +22,7 @@ dependencies:
 
 
 def errors_of(config) -> list[str]:
-    from olivine.engine import validate
+    from olivine import validate_workflow as validate
 
     with pytest.raises(ConfigErrors) as caught:
         validate(config)
@@ -36,7 +36,7 @@ def edit(config, change) -> None:
 
 
 def test_the_cookbook_shape_and_the_current_shape_both_validate(workflow, test_plugin):
-    from olivine.engine import validate
+    from olivine import validate_workflow as validate
 
     old = validate(workflow(SCALE))
     system = old.host
@@ -93,7 +93,7 @@ def test_what_the_system_needs_is_named_by_its_path(workflow, test_plugin, chang
 
 
 def test_the_workspace_from_a_config_json(workflow, tmp_path, test_plugin):
-    from olivine.engine import validate
+    from olivine import validate_workflow as validate
 
     (tmp_path / "config.json").write_text(json.dumps({"subscription_id": "s", "resource_group": "r",
                                                       "workspace_name": "w"}))

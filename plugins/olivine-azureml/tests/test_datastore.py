@@ -86,7 +86,7 @@ def test_an_azureml_uri_as_data_files_in_a_workflow(azurite, fake_workspace, wor
     data["data_configs"][0]["load_dataset_config"]["data_files"] = \
         "azureml://datastores/workspaceblobstore/paths/tone/train.jsonl"
     config.write_text(json.dumps(data))
-    from olivine.engine import run
+    from olivine import run_workflow as run
 
     outcome = run(config, show_progress=False)
     again = run(config, show_progress=False)

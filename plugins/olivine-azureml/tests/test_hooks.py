@@ -9,7 +9,7 @@ import sys
 
 PROBE = """
 import json, sys
-from olivine.plugins import get_plugins
+from olivine import get_plugins
 plugins = get_plugins()
 print(json.dumps({
     "systems": {n: plugins.systems.entry(n).distribution for n in plugins.systems},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aml_runtime import plugin_env, run_command_job
 from dry_run_helpers import dry_run, load_and_validate
-from olivine.models import content_key
+from olivine import content_key
 
 
 def mount_from_upload_list(uploads_json: Path):
@@ -27,7 +27,7 @@ def mount_from_upload_list(uploads_json: Path):
 
 
 def local_run(config: Path, out: Path):
-    from olivine.engine import run
+    from olivine import run_workflow as run
 
     return run(config, output_dir=out, show_progress=False)
 

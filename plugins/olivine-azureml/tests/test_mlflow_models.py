@@ -69,7 +69,7 @@ def test_a_registry_model_as_the_cookbook_writes_it(fake_workspace, tiny_model, 
     monkeypatch.setattr("olivine_azureml.fetching.make_ml_client", make_ml_client)
     config = cookbook_workflow(tmp_path, {"type": "azureml_registry_model", "config": {
         "name": "microsoft/Phi-3-mini-4k-instruct", "registry_name": "azureml-msr", "version": "11"}})
-    from olivine.engine import run
+    from olivine import run_workflow as run
 
     outcome = run(config, show_progress=False)
     again = run(config, show_progress=False)
@@ -86,7 +86,7 @@ def test_a_workspace_model_by_uri(fake_workspace, tiny_model, tmp_path):
     fake_workspace.models.models[("phi3-tone", "2")] = source
     config = cookbook_workflow(tmp_path, "azureml://subscriptions/sub/resourcegroups/rg/workspaces/ws/models/"
                                          "phi3-tone/versions/2")
-    from olivine.engine import run
+    from olivine import run_workflow as run
 
     outcome = run(config, show_progress=False)
 

@@ -17,7 +17,7 @@ VAULT = "https://olivine-kv.vault.azure.net"
 
 
 def run(config, **kwargs):
-    from olivine.engine import run as engine_run
+    from olivine import run_workflow as engine_run
 
     return engine_run(config, show_progress=False, **kwargs)
 

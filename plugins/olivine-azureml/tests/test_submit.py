@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 from fake_mlclient import TransientFailures
-from olivine import PassError
-from olivine.models import content_key
+from olivine import PassError, content_key
 
 SCALE = {"scale": {"type": "ScaleWeights", "factor": 0.5, "train_data_config": "tone_train"}}
 
 
 def run(config, **kwargs):
-    from olivine.engine import run as engine_run
+    from olivine import run_workflow as engine_run
 
     return engine_run(config, show_progress=False, **kwargs)
 

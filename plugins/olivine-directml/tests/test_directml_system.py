@@ -10,13 +10,11 @@ from pathlib import Path
 
 import pytest
 from directml_workflows import accuracy_metric, tone_data_config
-from olivine import Accelerator, ConfigError, EvalContext, ModelRef
-from olivine.config.schema import DataConfig, MetricConfig
-from olivine.engine import run, validate
-from olivine.errors import ConfigErrors
-from olivine.plugins import get_plugins
-from olivine.providers import describe, installed, platform_name
+from olivine import Accelerator, ConfigError, ConfigErrors, DataConfig, EvalContext, MetricConfig, ModelRef, get_plugins
+from olivine import run_workflow as run
+from olivine import validate_workflow as validate
 from olivine_directml.system import DirectML
+from olivine_runtimes.providers import describe, installed, platform_name
 
 not_windows = pytest.mark.skipif(sys.platform == "win32", reason="checks the refusal on a machine without DirectML")
 
@@ -26,7 +24,7 @@ def directml(**config) -> dict:
 
 
 def test_listed_by_olivine_systems_without_importing_onnxruntime():
-    code = ("import sys, json; from olivine.plugins import get_plugins; p = get_plugins(); "
+    code = ("import sys, json; from olivine import get_plugins; p = get_plugins(); "
             "e = p.systems.entry('DirectML'); print(json.dumps([e.distribution, sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('onnxruntime', 'onnxruntime_genai', 'torch'))]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -170,7 +168,7 @@ def test_evaluates_on_the_directml_gpu(tmp_path, write_workflow, dml_model):
 def windows_with(monkeypatch):
     """Simulated: no Windows machine here, so the platform name and the installed distributions are
     made up; everything that reads them (messages, fixes, the check) runs as it would there."""
-    from olivine import providers
+    from olivine_runtimes import providers
 
     def pretend(*distributions: str) -> None:
         monkeypatch.setattr(providers, "platform_name", lambda: "Windows")

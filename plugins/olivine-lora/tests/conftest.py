@@ -48,8 +48,7 @@ def train_briefly(cls, folder: Path, model_path: Path, **options):
     (adapter ModelRef, trained model, report)."""
     import logging
 
-    from olivine import ModelRef, PassContext
-    from olivine.config.schema import DataConfig
+    from olivine import DataConfig, ModelRef, PassContext
     from olivine_lora.passes import QLoRA
     from olivine_lora.run import train_adapter
 

@@ -7,8 +7,7 @@ import logging
 
 import pytest
 import torch
-from olivine import ModelRef, PassContext
-from olivine.config.schema import DataConfig
+from olivine import DataConfig, ModelRef, PassContext
 from olivine.testing import PROMPT_TEMPLATE, load_tone_rows
 from olivine_lora import bnb_guard
 from olivine_lora.passes import LoRA, QLoRA

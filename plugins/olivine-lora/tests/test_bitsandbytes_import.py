@@ -51,7 +51,7 @@ def test_lora_does_not_import_bitsandbytes_and_a_later_qlora_still_finds_it(tiny
 
 GATE = textwrap.dedent("""
     import importlib.util, sys
-    from olivine.lazy_bitsandbytes import without_bitsandbytes
+    from olivine_runtimes import without_bitsandbytes
 
     with without_bitsandbytes():
         import peft

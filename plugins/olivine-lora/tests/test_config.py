@@ -8,9 +8,7 @@ import sys
 import textwrap
 
 import pytest
-from olivine import ConfigError, ModelRef, PassContext
-from olivine.config.schema import DataConfig
-from olivine.errors import ConfigErrors
+from olivine import ConfigError, ConfigErrors, DataConfig, ModelRef, PassContext
 from olivine_lora import gen_hf_fields, hf_fields
 from olivine_lora.passes import LoRA, QLoRA
 from olivine_lora.training_args import DROPPED, RENAMED
@@ -25,8 +23,8 @@ def validate_in_subprocess(workflow) -> dict:
     script = textwrap.dedent(f"""
         import json, sys, time
         started = time.perf_counter()
-        from olivine.engine import validate
-        from olivine.errors import ConfigErrors
+        from olivine import validate_workflow as validate
+        from olivine import ConfigErrors
         try:
             validate({str(workflow)!r})
             errors = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from olivine.config.schema import DataConfig
+from olivine import DataConfig
 from olivine_lora import bnb_guard, loading, precision
 from olivine_lora.batching import collate, to_samples
 from olivine_lora.loss import loss_sum
@@ -14,7 +14,7 @@ pytest.importorskip("bitsandbytes")
 
 
 def tone_samples(kit, tokenizer, count=8):
-    from olivine.data import training_examples
+    from olivine import training_examples
 
     examples, _ = training_examples(DataConfig.model_validate(kit.tone_data_config()), tokenizer)
     return to_samples(examples[:count])

@@ -11,8 +11,7 @@ import sys
 import time
 
 import torch
-from olivine import ModelRef, PassContext
-from olivine.config.schema import DataConfig
+from olivine import DataConfig, ModelRef, PassContext
 from olivine_lora.passes import LoRA
 from olivine_lora.run import train_adapter
 from safetensors.torch import load_file

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from olivine.config.schema import DataConfig
+from olivine import DataConfig
 from olivine_lora import loading, precision, settings
 from olivine_lora.batching import _padded, collate, split, to_samples
 from olivine_lora.loss import loss_sum
@@ -15,7 +15,7 @@ from olivine_lora.passes import LoRA
 
 @pytest.fixture(scope="module")
 def model_and_samples(tiny_model, kit):
-    from olivine.data import training_examples
+    from olivine import training_examples
 
     torch.set_num_threads(1)
     config = LoRA.parse_config({"train_data_config": "tone_train", "r": 8, "lora_dropout": 0.0,

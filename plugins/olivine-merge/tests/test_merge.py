@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 import torch
-from olivine import ConfigError, ModelRef
-from olivine.models import content_key
+from olivine import ConfigError, ModelRef, content_key
 from olivine_merge.merge_pass import MergeAdapterWeights
 
 
@@ -88,7 +87,7 @@ def test_merge_is_deterministic(run_pass, tiny, lora_adapter, merged):
     ({"torch_dtype": "int4"}, "passes.merge.torch_dtype", ""),
 ])
 def test_config_errors_name_the_key(config, path, text):
-    from olivine.errors import ConfigErrors
+    from olivine import ConfigErrors
 
     with pytest.raises((ConfigError, ConfigErrors)) as raised:
         MergeAdapterWeights.parse_config(config, "passes.merge")
@@ -214,7 +213,7 @@ def test_registering_and_configuring_the_pass_imports_nothing_heavy():
 
     code = "\n".join([
         "import sys",
-        "from olivine.plugins import get_plugins",
+        "from olivine import get_plugins",
         "get_plugins().passes.get('MergeAdapterWeights').parse_config({'torch_dtype': 'bf16'}, 'p')",
         "sys.exit(len({'torch', 'transformers', 'peft', 'safetensors', 'bitsandbytes'} & set(sys.modules)))",
     ])

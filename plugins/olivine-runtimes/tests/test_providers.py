@@ -1,4 +1,7 @@
-"""Execution-provider health: installed flavours, conflicts, providers, and the check before any work."""
+"""Execution-provider health: installed flavours, conflicts, providers, and the check before any work.
+
+Moved from core with the flavour tables; the validation checks go through the onnx-genai runtime this
+package registers."""
 
 from __future__ import annotations
 
@@ -12,11 +15,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from core_helpers import needs_distributions, olivine_cli, write_workflow
-from olivine import Evaluator, Pass, providers
-from olivine.engine import validate
-from olivine.errors import ConfigErrors
-from olivine.plugins import get_plugins
+from olivine import ConfigErrors, Evaluator, Pass, get_plugins
+from olivine import validate_workflow as validate
+from olivine.testing import needs_distributions, write_workflow
+from olivine.testing import run_olivine as olivine_cli
+from olivine_runtimes import providers
 
 
 def dist(name: str, version: str):
@@ -29,7 +32,7 @@ pytestmark = needs_distributions("onnxruntime", "onnxruntime-genai")
 
 
 def test_installed_flavours_are_read_from_metadata_without_importing_onnxruntime():
-    code = ("import sys; from olivine import providers as p; items = p.installed(); "
+    code = ("import sys; from olivine_runtimes import providers as p; items = p.installed(); "
             "print([(i.name, i.version) for i in items]); print(p.conflicts(items)); "
             "print(p.provider_problem('CUDAExecutionProvider', items=items).message); "
             "print('onnxruntime' in sys.modules, 'onnxruntime_genai' in sys.modules)")
@@ -237,7 +240,7 @@ def test_cli_reports_the_missing_provider_in_one_line(tmp_path, fake_hf_model):
 
 # --- a second onnxruntime flavour in its own venv: examples/python-environment ----------------------
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "python-environment" / "workflow.json"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "python-environment" / "workflow.json"
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,6 @@ from olivine.models import ModelRef
 from olivine.passes import Pass, PassContext, ValidationContext
 from olivine.systems import System, SystemConfig
 
-# The runtime that runs each ONNX format, by the import namespace olivine.providers knows it under.
-ONNX_RUNTIMES = {"onnx": "onnxruntime", "onnx-genai": "onnxruntime_genai"}
-
 
 class LocalSystem(System):
     """Run passes and evaluations in this Python process."""
@@ -37,26 +34,28 @@ class LocalSystem(System):
 
 def check_execution_providers(system: System, ctx: ValidationContext,
                               ask: Callable[[list[list[str]]], list[dict | None]] | None = None) -> None:
-    """Raise ConfigErrors naming each configured provider that cannot run the evaluated ONNX formats.
+    """Raise ConfigErrors naming each configured provider that cannot run the evaluated formats.
 
-    ``ask`` answers ``olivine.providers.problems_for`` for the system's own environment (another
-    interpreter for PythonEnvironment); by default this process's.
+    The runtime registered for each format (``register_runtimes``) answers; ``ask`` puts the questions
+    to the system's own environment (another interpreter for PythonEnvironment), by default this one's.
     """
-    namespaces = [ONNX_RUNTIMES[f] for f in ctx.evaluated_formats if f in ONNX_RUNTIMES]
-    if not namespaces:
-        return
-    from olivine import providers
+    from olivine.plugins import get_plugins
+    from olivine.runtimes import provider_problems
 
+    runtimes = get_plugins().runtimes
+    formats = [f for f in dict.fromkeys(ctx.evaluated_formats) if f in runtimes]
+    if not formats:
+        return
     requests, paths = [], []
     for i, accelerator in enumerate(system.config.accelerators):
         base = f"systems.{system.key}.accelerators[{i}]"
         for j, provider in enumerate(accelerator.providers()):
             # A provider the device implies (no list given) is reported at the device key.
             path = f"{base}.execution_providers[{j}]" if accelerator.execution_providers else f"{base}.device"
-            for namespace in namespaces:
-                requests.append([provider, namespace])
+            for model_format in formats:
+                requests.append([provider, model_format])
                 paths.append(path)
-    answers = (ask or providers.problems_for)(requests)
+    answers = (ask or provider_problems)(requests)
     errors: dict[str, ConfigError] = {}
     for path, answer in zip(paths, answers, strict=True):
         if answer is not None and path not in errors:

@@ -22,7 +22,7 @@ from olivine.paths import resolve_path
 from olivine.runpass import eval_spec, pass_spec
 from olivine.systems import System, SystemConfig
 
-PROVIDER_PROBE = ("import json, sys; from olivine.providers import problems_for; "
+PROVIDER_PROBE = ("import json, sys; from olivine.runtimes import provider_problems as problems_for; "
                   "print(json.dumps(problems_for(json.loads(sys.argv[1]))))")
 
 

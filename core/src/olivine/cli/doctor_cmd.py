@@ -16,74 +16,59 @@ import click
 @click.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def doctor_command(as_json: bool) -> None:
-    """Check Python, torch, onnxruntime flavours and providers, and every plugin's requirements."""
+    """Check Python, the platform, every plugin's requirements, and what installed plugins check (torch, runtimes)."""
+    checks = doctor_checks()
     report = doctor_report()
-    click.echo(json.dumps(report, indent=2) if as_json else render(report))
+    click.echo(json.dumps(report, indent=2) if as_json else render(report, checks))
     if report["problems"]:
         sys.exit(1)
 
 
 def doctor_report(distributions: Iterable[Any] | None = None) -> dict[str, Any]:
-    """The whole report as JSON-ready data; ``distributions`` replaces installed packages (tests)."""
-    from olivine import __version__, providers
+    """The whole report as JSON-ready data; ``distributions`` replaces installed packages (tests).
 
-    items = providers.installed(distributions)
-    report = {
+    Core reports Python, the platform and the plugins; each installed plugin's doctor checks
+    (``register_doctor_checks``) add a section under their own name.
+    """
+    from olivine import __version__
+
+    report: dict[str, Any] = {
         "olivine": __version__,
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation(),
                    "executable": sys.executable},
-        "platform": {"system": providers.platform_name(), "release": platform.release(),
-                     "machine": platform.machine()},
-        "torch": torch_info(),
-        "bitsandbytes": {"version": _version("bitsandbytes")},
-        "runtimes": runtime_info(items),
-        "conflicts": [c.as_json() for c in providers.conflicts(items)],
-        "plugins": plugin_info(),
+        "platform": {"system": platform_name(), "release": platform.release(), "machine": platform.machine()},
     }
-    report["problems"] = problems(report)
+    checks = doctor_checks(distributions)
+    for check in checks:
+        report[check.name] = check.report()
+    report["plugins"] = plugin_info(checks)
+    report["problems"] = problems(report, checks)
     return report
 
 
-def torch_info() -> dict[str, Any]:
-    version = _version("torch")
-    if version is None:
-        return {"version": None}
-    try:
-        import torch
-    except Exception as exc:  # noqa: BLE001 - a broken torch is part of the report
-        return {"version": version, "error": f"{type(exc).__name__}: {exc}"}
-    cuda = torch.cuda.is_available()
-    return {"version": version, "cuda_build": torch.version.cuda, "cuda_available": cuda,
-            "devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else []}
+def doctor_checks(distributions: Iterable[Any] | None = None) -> list:
+    from olivine.plugins import get_plugins
+
+    registry = get_plugins().doctor_checks
+    return [registry.get(name)(distributions) for name in registry.names()]
 
 
-def runtime_info(items: list) -> list[dict[str, Any]]:
-    """Each installed onnxruntime / onnxruntime-genai flavour with what its import package reports."""
-    from olivine import providers
-
-    rows = []
-    for namespace in (providers.ORT, providers.GENAI):
-        flavours = providers.in_namespace(items, namespace)
-        if not flavours:
-            continue
-        error = providers.import_error(namespace)
-        available = None if error else providers.available_providers(namespace)
-        for item in flavours:
-            rows.append({**item.as_json(), "available_providers": available, "import_error": error})
-    return rows
+def platform_name() -> str:
+    system = platform.system()
+    return {"Darwin": "macOS", "": "an unknown OS"}.get(system, system)
 
 
-def plugin_info() -> list[dict[str, Any]]:
+def plugin_info(checks: list | None = None) -> list[dict[str, Any]]:
     from olivine.plugins import get_plugins
 
     rows = []
     for info in get_plugins().infos:
         rows.append({"name": info.name, "distribution": info.distribution, "version": info.version,
-                     "error": info.error, "requirements": requirement_checks(info.distribution)})
+                     "error": info.error, "requirements": requirement_checks(info.distribution, checks)})
     return rows
 
 
-def requirement_checks(distribution: str) -> list[dict[str, Any]]:
+def requirement_checks(distribution: str, checks: list | None = None) -> list[dict[str, Any]]:
     """Each declared requirement of ``distribution`` (this environment's markers) and whether it is met."""
     try:
         found = importlib.metadata.distribution(distribution)
@@ -95,41 +80,17 @@ def requirement_checks(distribution: str) -> list[dict[str, Any]]:
     except ImportError:
         return [{"requirement": text, "installed": None, "ok": None, "problem": "not checked (no packaging)"}
                 for text in requires]
+    checks = doctor_checks() if checks is None else checks
     parsed = [Requirement(text) for text in requires]
-    checks = [_requirement_check(req) for req in parsed
-              if req.marker is None or req.marker.evaluate({"extra": ""})]
+    found_checks = [_requirement_check(req, checks) for req in parsed
+                    if req.marker is None or req.marker.evaluate({"extra": ""})]
     extras = found.metadata.get_all("Provides-Extra") or []
-    return checks + _runtime_extra_checks(distribution, parsed, extras)
+    return found_checks + [row for check in checks
+                           for row in check.extra_requirement_checks(distribution, parsed, extras)]
 
 
-def _runtime_extra_checks(distribution: str, requires: list, extras: list[str]) -> list[dict[str, Any]]:
-    """A plugin that leaves the onnxruntime(-genai) flavour to its extras (olivine-modelbuilder[cpu],
-    [cuda], [directml]) needs one of those flavours installed, or its passes stop at validation."""
-    from olivine import providers
-
-    by_namespace: dict[str, list[str]] = {}
-    for req in requires:
-        flavour = providers.FLAVOUR_BY_NAME.get(providers.normalize(req.name))
-        if flavour is None or req.marker is None or req.marker.evaluate({"extra": ""}):
-            continue
-        for extra in extras:  # only extras with a wheel for this platform (directml: Windows)
-            if req.marker.evaluate({"extra": extra}) and extra not in by_namespace.get(flavour.namespace, []):
-                by_namespace.setdefault(flavour.namespace, []).append(extra)
-    checks = []
-    installed = providers.installed()
-    for namespace, names in by_namespace.items():
-        if providers.in_namespace(installed, namespace):
-            continue
-        label = providers.RUNTIME_LABELS[namespace]
-        others = " or ".join(f"[{name}]" for name in names[1:])
-        checks.append({"requirement": f"{label} from one of the extras {', '.join(names)}", "installed": None,
-                       "ok": False, "problem": f"no {label} flavour is installed: pip install "
-                                               f"'{distribution}[{names[0]}]'" + (f" (or {others})" if others else "")})
-    return checks
-
-
-def _requirement_check(req: Any) -> dict[str, Any]:
-    name, installed = _installed_as(req.name)
+def _requirement_check(req: Any, checks: list | None = None) -> dict[str, Any]:
+    name, installed = _installed_as(req.name, doctor_checks() if checks is None else checks)
     problem = None
     if installed is None:
         problem = f"{req.name} is not installed"
@@ -164,46 +125,40 @@ def _import_problem(distribution: str) -> str | None:
 
 
 def _top_level_modules(distribution: str) -> list[str]:
-    from olivine import providers
-
-    return _modules_by_distribution().get(providers.normalize(distribution), [])
+    return _modules_by_distribution().get(_normalize(distribution), [])
 
 
 @functools.cache
 def _modules_by_distribution() -> dict[str, list[str]]:
     """Normalized distribution name -> its public top-level modules (reading every file list is slow: once)."""
-    from olivine import providers
-
     modules: dict[str, list[str]] = {}
     for module, dists in sorted(importlib.metadata.packages_distributions().items()):
         if module.startswith("_") or not module.isidentifier():
             continue
         for dist in dists:
-            modules.setdefault(providers.normalize(dist), []).append(module)
+            modules.setdefault(_normalize(dist), []).append(module)
     return modules
 
 
-def _installed_as(name: str) -> tuple[str, str | None]:
-    """``name``'s version, or for the plain (CPU) flavour another flavour's of the same import
-    package: a plugin asking for onnxruntime-genai runs on onnxruntime-genai-directml too."""
-    from olivine import providers
-
+def _installed_as(name: str, checks: list) -> tuple[str, str | None]:
+    """``name``'s version, or what a doctor check says stands in for it (another flavour of the same
+    import package: a plugin asking for onnxruntime-genai runs on onnxruntime-genai-directml too)."""
     version = _version(name)
-    flavour = providers.FLAVOUR_BY_NAME.get(providers.normalize(name))
-    if version is not None or flavour is None or flavour.label != "CPU":
+    if version is not None:
         return name, version
-    for item in providers.in_namespace(providers.installed(), flavour.namespace):
-        return item.name, item.version
+    for check in checks:
+        found = check.installed_as(name)
+        if found is not None:
+            return found
     return name, None
 
 
-def problems(report: dict[str, Any]) -> list[str]:
-    found = [f"{c['message']}; fix: {c['fix']}" for c in report["conflicts"]]
-    for row in report["runtimes"]:
-        if row["import_error"]:
-            found.append(f"{row['distribution']} is installed but does not import: {row['import_error']}")
-    if report["torch"].get("error"):
-        found.append(f"torch does not import: {report['torch']['error']}")
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def problems(report: dict[str, Any], checks: list) -> list[str]:
+    found = [problem for check in checks for problem in check.problems(report[check.name])]
     for plugin in report["plugins"]:
         if plugin["error"]:
             found.append(f"plugin {plugin['name']} ({plugin['distribution']}) failed to load: {plugin['error']}")
@@ -213,16 +168,13 @@ def problems(report: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: dict[str, Any], checks: list) -> str:
     lines = [f"olivine      {report['olivine']}",
              f"python       {report['python']['version']} ({report['python']['executable']})",
              f"platform     {report['platform']['system']} {report['platform']['release']} "
-             f"{report['platform']['machine']}",
-             f"torch        {_torch_line(report['torch'])}",
-             f"bitsandbytes {report['bitsandbytes']['version'] or 'not installed'}",
-             "runtimes"]
-    for row in report["runtimes"] or [{"distribution": "onnxruntime", "version": None}]:
-        lines.append(f"  {_runtime_line(row)}")
+             f"{report['platform']['machine']}"]
+    for check in checks:
+        lines.extend(check.render(report[check.name]))
     lines.append("plugins")
     names = max((len(plugin["name"]) for plugin in report["plugins"]), default=0)
     labels = [f"{plugin['name'].ljust(names)}  {plugin['distribution']} {plugin['version']}"
@@ -238,26 +190,6 @@ def render(report: dict[str, Any]) -> str:
     else:
         lines.append("no problems found")
     return "\n".join(lines)
-
-
-def _torch_line(info: dict[str, Any]) -> str:
-    if info["version"] is None:
-        return "not installed"
-    if info.get("error"):
-        return f"{info['version']}  does not import: {info['error']}"
-    if info["cuda_available"]:
-        return f"{info['version']}  CUDA {info['cuda_build']}: {', '.join(info['devices'])}"
-    build = f"CUDA {info['cuda_build']} build, no GPU visible" if info["cuda_build"] else "CPU-only build"
-    return f"{info['version']}  CUDA: not available ({build})"
-
-
-def _runtime_line(row: dict[str, Any]) -> str:
-    if row.get("version") is None:
-        return "onnxruntime  not installed"
-    head = f"{row['distribution']} {row['version']} ({row['flavour']})"
-    if row["import_error"]:
-        return f"{head}  does not import: {row['import_error']}"
-    return f"{head}  providers: {', '.join(row['available_providers'] or []) or 'none'}"
 
 
 def _version(name: str) -> str | None:

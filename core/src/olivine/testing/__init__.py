@@ -1,5 +1,6 @@
 """Helpers for tests of olivine and its plugins: a tiny Phi-3 model and the tone data."""
 
+from olivine.testing.cli import missing_distributions, needs_distributions, run_olivine, write_workflow
 from olivine.testing.tiny_model import make_tiny_phi3, tiny_phi3, tone_texts
 from olivine.testing.tone_data import (
     COMPLETION_TEMPLATE,
@@ -10,6 +11,7 @@ from olivine.testing.tone_data import (
 )
 
 __all__ = [
+    "missing_distributions", "needs_distributions", "run_olivine", "write_workflow",
     "COMPLETION_TEMPLATE", "PROMPT_TEMPLATE", "TONES", "load_tone_rows", "make_tiny_phi3", "tiny_phi3",
     "tone_data_dir", "tone_texts",
 ]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import shutil
 
-from olivine import ModelRef, Pass, PassContext
+from olivine import ModelRef, Pass, PassContext, StrictConfig
 
 
-class AcmeTag(Pass):
+class AcmeTag(Pass["AcmeTag.Config"]):
     """Copy a Hugging Face model folder and write a vendor tag file into it."""
 
     name = "AcmeTag"
     accepts = ("hf",)
     produces = "hf"
 
-    class Config(Pass.Config):
+    class Config(StrictConfig):
         tag: str = "acme"
 
     def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:

@@ -6,8 +6,8 @@ never be had there, and a misspelled provider name would only fail inside a job,
 
 from __future__ import annotations
 
-from olivine import ConfigError, providers
-from olivine.suggest import did_you_mean
+from olivine import ConfigError, did_you_mean
+from olivine_runtimes import providers
 
 JOB_PLATFORM = "Linux"
 

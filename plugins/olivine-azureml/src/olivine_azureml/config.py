@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from olivine import StrictConfig
-from olivine.systems import SystemConfig
-from pydantic import AliasChoices, Field, ValidationError, model_validator
+from olivine import StrictConfig, SystemConfig, parse_config
+from pydantic import AliasChoices, Field, model_validator
 
 DEFAULT_DATASTORE = "workspaceblobstore"
 DEFAULT_HF_TOKEN_SECRET = "hf-token"
@@ -149,9 +148,4 @@ class AzureMLConfig(SystemConfig):
 
 def parse_client(raw: dict[str, Any], path: str) -> AzureMLClientConfig:
     """Validate a raw ``azureml_client`` mapping; errors carry ``path`` like every config error."""
-    from olivine.config.pydantic_errors import config_errors_from
-
-    try:
-        return AzureMLClientConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise config_errors_from(exc, AzureMLClientConfig, path) from None
+    return parse_config(AzureMLClientConfig, raw, path)

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from olivine import ConfigError
-from olivine.paths import resolve_path
+from olivine import ConfigError, resolve_path
 
 from olivine_azureml.config import AzureMLConfig
 

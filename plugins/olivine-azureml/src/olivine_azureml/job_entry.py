@@ -87,7 +87,7 @@ def hf_token_env() -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from olivine.runpass import rebase_spec
+    from olivine import rebase_spec
 
     args = parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olivine.runpass import rebase_spec
+from olivine import rebase_spec
 
 from olivine_azureml import job_entry
 from olivine_azureml.config import AzureMLConfig

@@ -13,8 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from olivine import PassError
-from olivine.runpass import rebase_spec
+from olivine import PassError, rebase_spec
 
 from olivine_azureml import blobs, uploads
 from olivine_azureml.jobspec import OUT_SUBDIR, JobDraft

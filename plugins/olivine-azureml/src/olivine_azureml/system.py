@@ -85,7 +85,7 @@ class AzureML(System):
 
     # running -----------------------------------------------------------------------------------
     def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
-        from olivine.runpass import pass_spec
+        from olivine import pass_spec
 
         label = _pass_label(pass_, ctx)
         model = self._with_remote_parts(model)
@@ -114,7 +114,7 @@ class AzureML(System):
         return model
 
     def evaluate(self, evaluator: Evaluator, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
-        from olivine.runpass import eval_spec
+        from olivine import eval_spec
 
         label = f"evaluate {ctx.metric.name}"
         with tempfile.TemporaryDirectory(prefix="olivine-aml-eval-") as scratch:
@@ -188,7 +188,7 @@ class AzureML(System):
         if self.config.olivine_requirements is not None:
             requirements = list(self.config.olivine_requirements)
         else:
-            from olivine.plugins import get_plugins
+            from olivine import get_plugins
 
             requirements = [f"olivine[hf]=={olivine.__version__}"]
             entry = getattr(get_plugins(), kind).entry(type(component).name or type(component).__name__)
@@ -212,7 +212,7 @@ def runtime_requirements(fmt: str, provider: str | None, requirements: list[str]
     requirements already name one."""
     if fmt != "onnx-genai" or any(r.startswith("onnxruntime-genai") for r in requirements):
         return []
-    from olivine import providers
+    from olivine_runtimes import providers
 
     package = "onnxruntime-genai-cuda" if provider == "CUDAExecutionProvider" else "onnxruntime-genai"
     version = providers.installed_version(providers.GENAI)

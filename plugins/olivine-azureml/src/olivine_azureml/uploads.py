@@ -57,7 +57,7 @@ def datastore_uri(datastore: str, path: str) -> str:
 
 
 def digest_of(path: Path, memo: dict[str, Any] | None = None) -> str:
-    from olivine.models import content_key
+    from olivine import content_key
 
     return content_key(path, memo)[:40]
 

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from olivine import ConfigError
-from olivine.paths import resolve_path
+from olivine import ConfigError, resolve_path
 
 from olivine_azureml.blobs import BlobLocation, account_url
 from olivine_azureml.config import AzureMLClientConfig

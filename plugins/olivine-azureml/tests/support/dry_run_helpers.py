@@ -7,7 +7,7 @@ from pathlib import Path
 
 def dry_run(config: Path) -> Path:
     """What ``olivine run --config F --dry-run`` does, in this process (azure-ai-ml imports once per session)."""
-    from olivine.engine import run
+    from olivine import run_workflow as run
 
     return run(config, show_progress=False, dry_run=True).output_dir
 

@@ -1,11 +1,11 @@
 """Can DirectML run here? Decided from the platform and the installed onnxruntime flavours, without
-importing onnxruntime (olivine.providers imports it only to settle conflicting flavours)."""
+importing onnxruntime (olivine_runtimes.providers imports it only to settle conflicting flavours)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from olivine import providers
+from olivine_runtimes import providers
 
 DML = "DmlExecutionProvider"
 CPU = "CPUExecutionProvider"

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from olivine import (
     Accelerator,
+    AcceleratorConfig,
     ConfigError,
     EvalContext,
     Evaluator,
@@ -13,9 +14,9 @@ from olivine import (
     Pass,
     PassContext,
     System,
+    SystemConfig,
     ValidationContext,
 )
-from olivine.systems import AcceleratorConfig, SystemConfig
 from pydantic import Field, field_validator
 
 from olivine_directml import availability

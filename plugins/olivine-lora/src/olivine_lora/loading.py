@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from olivine import ConfigError
-from olivine.lazy_bitsandbytes import without_bitsandbytes
-from olivine.suggest import did_you_mean
+from olivine import ConfigError, did_you_mean
+from olivine_runtimes import without_bitsandbytes
 
 from olivine_lora import architectures, bnb_guard
 from olivine_lora.precision import Precision, compute_dtype

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from olivine import ConfigError, ModelRef, Pass, PassContext, ValidationContext
-from olivine.errors import ConfigErrors
-from olivine.suggest import did_you_mean
+from olivine import ConfigError, ConfigErrors, ModelRef, Pass, PassContext, ValidationContext, did_you_mean
 
 from olivine_lora import architectures
 from olivine_lora.config import LoRAConfig, QLoRAConfig

@@ -78,7 +78,7 @@ def pass_path(ctx: PassContext) -> str:
 
 
 def _samples(cfg, ctx: PassContext, tokenizer, notes: list[str]) -> tuple[list[Sample], list[Sample]]:
-    from olivine.data import training_examples
+    from olivine import training_examples
 
     args = cfg.training_args
     seed = args.data_seed if args.data_seed is not None else args.seed

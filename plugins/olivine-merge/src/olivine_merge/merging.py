@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from olivine import ModelRef, PassContext
-from olivine.lazy_bitsandbytes import without_bitsandbytes
+from olivine_runtimes import without_bitsandbytes
 
 from olivine_merge import direct
 from olivine_merge.files import copy_tokenizer, drop_quantization_config, tokenizer_source

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from olivine import ConfigError
-from olivine.suggest import did_you_mean
+from olivine import ConfigError, did_you_mean
 
 # Our config field (Olive's name) -> the builder's extra option in onnxruntime-genai 0.18.
 OPTION_MAP = {

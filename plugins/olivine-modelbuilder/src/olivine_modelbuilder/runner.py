@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from olivine import ConfigError, ModelRef, PassContext, providers
-from olivine.models import link_or_copy_tree
+from olivine import ConfigError, ModelRef, PassContext, link_or_copy_tree
+from olivine_runtimes import providers
 
 from olivine_modelbuilder import verify
 from olivine_modelbuilder.build import BuildRequest, run_builder, step_count

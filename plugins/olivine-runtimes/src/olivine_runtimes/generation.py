@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from olivine import Accelerator, ModelRef, ModelRuntime, ProviderProblem, Timing
+
 from olivine_runtimes import providers, token_loss
 from olivine_runtimes.lazy_bitsandbytes import without_bitsandbytes
 

@@ -52,8 +52,8 @@ class Accuracy(BuiltinEvaluator):
             raise ConfigError(f"{ctx.path}.data_config", f"{metric.data_config}: {exc.message}", exc.hint) from None
 
     def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
-        from olivine.builtin.evaluators.runtime import open_runtime
         from olivine.data import prompt_label_pairs
+        from olivine.runtimes import open_runtime
 
         cfg = self.config
         pairs = prompt_label_pairs(data_config(ctx))[:cfg.max_samples]

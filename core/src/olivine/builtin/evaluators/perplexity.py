@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from pydantic import Field
 
@@ -26,20 +25,18 @@ class Perplexity(BuiltinEvaluator):
         max_samples: int | None = Field(None, gt=0, description="evaluate the first N examples only")
 
     def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
-        from olivine.builtin.evaluators import token_loss
-        from olivine.builtin.evaluators.runtime import open_runtime
         from olivine.data import training_examples
+        from olivine.runtimes import open_runtime
 
         runtime = open_runtime(model, ctx.accelerator, self.config.runtime_options())
-        summed_loss = token_loss.genai_summed_loss if model.format == "onnx-genai" else token_loss.hf_summed_loss
-        examples, _ = training_examples(data_config(ctx), token_loss.data_tokenizer(runtime, Path(model.path)))
+        examples, _ = training_examples(data_config(ctx), runtime.data_tokenizer())
         examples = examples[:self.config.max_samples]
         total_loss, total_tokens = 0.0, 0
         size = self.config.batch_size
         with ctx.progress(len(examples), f"{ctx.metric.name}: scoring") as bar:
             for start in range(0, len(examples), size):
                 batch = examples[start:start + size]
-                loss, tokens = summed_loss(runtime, batch)
+                loss, tokens = runtime.summed_loss(batch)
                 total_loss, total_tokens = total_loss + loss, total_tokens + tokens
                 bar.update(len(batch))
         mean = total_loss / max(total_tokens, 1)

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 HOOKS_DOC = REPO / "docs" / "hooks.md"
 HEADING = re.compile(r"^## (\w+)\(([^)]*)\)\s*$")
 REGISTRY_OF = {"register_passes": "passes", "register_systems": "systems", "register_evaluators": "evaluators",
-               "register_resources": "resources"}
+               "register_resources": "resources", "register_runtimes": "runtimes",
+               "register_doctor_checks": "doctor_checks"}
 
 
 def hook_specs() -> dict[str, tuple[str, ...]]:

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_TREES = [*sorted(p for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").is_file()),
                 ROOT / "examples" / "plugin-template"]
 PUBLIC_MODULES = {"olivine"}
-PUBLIC_IN_TESTS = {"olivine", "olivine.testing"}
+# olivine.testing.fixtures holds pytest fixtures, which a conftest.py must import from their module.
+PUBLIC_IN_TESTS = {"olivine", "olivine.testing", "olivine.testing.fixtures"}
 # Files that core writes for itself; a plugin reading them depends on a private format.
 CORE_PRIVATE_FILES = ("content-hashes.json",)
 
@@ -35,8 +36,9 @@ def olivine_imports(source: str) -> list[tuple[int, str, tuple[str, ...]]]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "olivine":
             found.append((node.lineno, node.module, tuple(a.name for a in node.names)))
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "import" in node.value:
-            for match in re.finditer(r"from (olivine[\w.]*) import ([\w, ]+)", node.value):
-                found.append((node.lineno, match[1], tuple(n.strip() for n in match[2].split(","))))
+            for match in re.finditer(r"from (olivine(?:\.\w+)*) import ([\w, ]+)", node.value):
+                names = (n.split(" as ")[0].strip() for n in match[2].split(","))
+                found.append((node.lineno, match[1], tuple(names)))
     return found
 
 

@@ -20,6 +20,8 @@ from olivine.doctor_checks import DoctorCheck
 from olivine.errors import ConfigError, ConfigErrors, OlivineError, PassError
 from olivine.evaluators import EvalContext, Evaluator
 from olivine.hookspecs import hookimpl
+from olivine.mlflow_layout import hf_folder as mlflow_hf_folder
+from olivine.mlflow_layout import hf_parts as mlflow_hf_parts
 from olivine.models import ModelRef, content_key, link_or_copy_tree
 from olivine.passes import Accelerator, Pass, PassContext, ValidationContext
 from olivine.paths import resolve_path
@@ -29,6 +31,7 @@ from olivine.suggest import did_you_mean
 from olivine.systems import AcceleratorConfig, System, SystemConfig
 
 if TYPE_CHECKING:
+    from olivine.cache import read_content_hashes
     from olivine.config.schema import DataConfig, MetricConfig
     from olivine.data import training_examples
     from olivine.engine import run as run_workflow
@@ -40,6 +43,7 @@ __version__ = "0.1.0"
 
 # name -> (module, attribute): imported when first asked for.
 _LAZY = {
+    "read_content_hashes": ("olivine.cache", "read_content_hashes"),
     "DataConfig": ("olivine.config.schema", "DataConfig"),
     "MetricConfig": ("olivine.config.schema", "MetricConfig"),
     "training_examples": ("olivine.data", "training_examples"),
@@ -73,6 +77,7 @@ __all__ = [
     "StrictConfig", "parse_config", "hookimpl",
     # what flows between passes
     "ModelRef", "content_key", "link_or_copy_tree", "DataConfig", "MetricConfig", "training_examples",
+    "mlflow_hf_parts", "mlflow_hf_folder", "read_content_hashes",
     # errors and messages
     "OlivineError", "ConfigError", "ConfigErrors", "PassError", "did_you_mean",
     # paths, plugins, workflows

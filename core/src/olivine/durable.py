@@ -45,8 +45,8 @@ def fsync_tree(root: Path) -> None:
         for name in files:
             fsync_file(Path(folder) / name)
         folders.extend(Path(folder) / d for d in dirs)
-    for folder in reversed(folders):
-        fsync_dir(folder)
+    for directory in reversed(folders):
+        fsync_dir(directory)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

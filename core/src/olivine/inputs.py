@@ -34,6 +34,7 @@ def locate_model_path(value: str, workflow_dir: Path, path: str, revision: str |
 
 def locate_input_model(cfg: InputModelConfig, workflow_dir: Path, path: str = "input_model.model_path") -> Path:
     """``input_model.model_path``, with the hub revision and remote-code setting of its ``load_kwargs``."""
+    assert isinstance(cfg.model_path, str)  # a resource reference ({"type": ...}) is fetched, never located
     return locate_model_path(cfg.model_path, workflow_dir, path, revision=cfg.load_kwargs.get("revision"),
                              onnx=cfg.type in ONNX_TYPES,
                              trust_remote_code=bool(cfg.load_kwargs.get("trust_remote_code")))
@@ -74,6 +75,7 @@ def model_ref_for(cfg: InputModelConfig, path: Path, workflow_dir: Path) -> Mode
         path = find_hf_folder(path)
     metadata = {"load_kwargs": cfg.load_kwargs, "task": cfg.task, "producer": "input_model"}
     if fmt == "hf+adapter":
+        assert cfg.adapter_path is not None  # the format says there is one
         adapter = locate_model_path(cfg.adapter_path, workflow_dir, "input_model.adapter_path")
         metadata["hub"] = _hub_keys({"path": adapter, "base_model": path})
         return ModelRef(format=fmt, path=adapter, base_model=path, metadata=metadata)

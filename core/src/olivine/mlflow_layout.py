@@ -4,6 +4,9 @@ AzureML's catalog models use the ``hftransformersv2`` flavor: ``data/config``, `
 ``data/model`` each hold part of the Hugging Face folder. MLflow's own ``transformers`` flavor writes
 ``model/`` and ``components/tokenizer/``. Neither folder alone loads; the parts are gathered (hard
 links where possible) into one folder that ``from_pretrained`` reads.
+
+Core reads this layout because it is part of Olive's input-model schema (a local folder may be an
+MLflow model too); plugins use it through the public ``olivine.mlflow_hf_parts``/``mlflow_hf_folder``.
 """
 
 from __future__ import annotations
@@ -25,12 +28,16 @@ def mlflow_root(folder: Path) -> Path | None:
     return found[0].parent if found else None
 
 
+def hf_parts(download: Path) -> list[Path]:
+    """The folders of the MLflow model in ``download`` that hold Hugging Face files, later ones winning on
+    equal names; empty when ``download`` is no MLflow model."""
+    root = mlflow_root(download)
+    return [root / part for part in PARTS if (root / part).is_dir()] if root is not None else []
+
+
 def hf_folder(download: Path, target: Path) -> Path:
     """``target`` filled with the Hugging Face files of the MLflow model in ``download``; ``download`` if none."""
-    root = mlflow_root(download)
-    if root is None:
-        return download
-    parts = [root / part for part in PARTS if (root / part).is_dir()]
+    parts = hf_parts(download)
     if not parts:
         return download
     for part in parts:

@@ -53,7 +53,8 @@ def publish(output_dir: Path, model: ModelRef | None, run: dict[str, Any], cache
         except PublishError as exc:
             shutil.rmtree(stage, ignore_errors=True)
             entry = cache.entry_of(exc.source) if cache is not None else None
-            if entry is not None:  # under the publish lock only; a damaged entry is damaged for everyone
+            # Under the publish lock only; a damaged entry is damaged for everyone.
+            if cache is not None and entry is not None:
                 cache.set_aside(entry, f"{exc.source.name} does not match its manifest hash")
             raise
         except BaseException:

@@ -106,7 +106,7 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
         errors.add(error)
     vctx = ValidationContext(path="", workflow_dir=wdir, data_config_names=tuple(d.name for d in cfg.data_configs),
                              data_configs={d.name: d for d in cfg.data_configs},
-                             accelerator=target.accelerator() if target else None,
+                             accelerator=target.accelerator() if target else Accelerator(),
                              azureml_client=cfg.azureml_client,
                              input_model=ModelRef(format=fmt, path=input_path) if input_path else None)
     passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
@@ -122,6 +122,7 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
     search = _search(loaded, passes, metrics, errors)
     if errors.errors:
         raise ConfigErrors(errors.errors)
+    assert host is not None and target is not None  # each failure to pick one is an error above
     return Plan(loaded, input_path, fmt, passes, host, target, metrics, evaluator_name, search)
 
 
@@ -217,7 +218,9 @@ def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx
         return None
     cls = registered.cls
     raw, space = _search_space(entry, cls, path, errors)
-    config = errors.run(cls.parse_config, raw, path) if raw is not None else None
+    if raw is None:
+        return None
+    config = errors.run(cls.parse_config, raw, path)
     if config is None:
         return None
     instance = cls(config)
@@ -226,14 +229,14 @@ def _plan_pass(key: str, entry: PassEntry, plugins, systems, host, current, vctx
         pass_host = _pick_system(entry.host, f"{path}.host", systems, errors)
     errors.run(instance.validate, ValidationContext(**{**vctx.__dict__, "path": path}))
     if current is not None and current not in cls.accepts:
-        hint = _chain_hint(current, cls.accepts)
+        hint = _chain_hint(current, cls.accepts, plugins.passes)
         errors.add(ConfigError(f"{path}.type", f"{type_name} accepts {', '.join(cls.accepts)} models, "
                                f"but the model reaching it is {current}", hint))
         return None
     out = instance.output_format(current) if current else cls.produces
     return PlannedPass(key, type_name, instance, raw, registered.version,
                        registered.distribution, pass_host, current or "", out, search_space=space,
-                       accelerator=vctx.accelerator or Accelerator())
+                       accelerator=vctx.accelerator)
 
 
 def _type_name(registry, name: str) -> str:
@@ -257,10 +260,11 @@ def _search_space(entry: PassEntry, cls, path: str, errors: _Collector) -> tuple
         return None, {}
 
 
-def _chain_hint(current: str, accepts: tuple[str, ...]) -> str | None:
-    if current == "hf+adapter" and "hf" in accepts:
-        return "add a MergeAdapterWeights pass before it"
-    return None
+def _chain_hint(current: str, accepts: tuple[str, ...], passes) -> str | None:
+    """Name the installed passes that turn ``current`` into a format the pass accepts (a merge of an adapter)."""
+    bridges = [name for name in passes.names()
+               if current in passes.get(name).accepts and passes.get(name).produces in accepts]
+    return f"add a {' or '.join(bridges)} pass before it" if bridges else None
 
 
 def _metrics(loaded, planned: dict[str, list[PlannedMetric]], errors) -> tuple[str | None, list[PlannedMetric]]:

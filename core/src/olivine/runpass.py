@@ -92,11 +92,11 @@ def _execute(spec: dict[str, Any]) -> dict[str, Any]:
                           accelerator=accelerator, checkpoint_dir=_optional_path(spec.get("checkpoint_dir")))
         produced = pass_.run(model, ctx)
         return {"model": produced.to_json(), "report": ctx.report}
-    cls = plugins.evaluators.get(spec["type"], "type")
-    evaluator = cls(cls.parse_config(spec["config"], "config"))
-    ctx = EvalContext(metric=MetricConfig.model_validate(spec["metric"]), workflow_dir=Path(spec["workflow_dir"]),
+    evaluator_cls = plugins.evaluators.get(spec["type"], "type")
+    evaluator = evaluator_cls(evaluator_cls.parse_config(spec["config"], "config"))
+    eval_ctx = EvalContext(metric=MetricConfig.model_validate(spec["metric"]), workflow_dir=Path(spec["workflow_dir"]),
                       data_configs=data, accelerator=accelerator)
-    return {"metrics": evaluator.evaluate(model, ctx), "report": ctx.report}
+    return {"metrics": evaluator.evaluate(model, eval_ctx), "report": eval_ctx.report}
 
 
 def _optional_path(value: str | None) -> Path | None:

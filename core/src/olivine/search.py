@@ -101,12 +101,13 @@ class Search:
     def _pass_by_pass(self, dims: list[Dim]) -> Candidate:
         """Search one pass at a time; earlier passes keep their best values, later ones their first."""
         fixed = {d.name: d.values[0] for d in dims}
-        chosen = None
+        chosen: Candidate | None = None
         for pass_key in dict.fromkeys(d.pass_key for d in dims):
             mine = [d for d in dims if d.pass_key == pass_key]
             others = {name: value for name, value in fixed.items() if not name.startswith(f"{pass_key}.")}
             chosen = self._search(mine, others, pass_key)
             fixed.update({d.name: chosen.params[d.name] for d in mine})
+        assert chosen is not None  # a search has at least one dimension
         return chosen
 
     def _search(self, dims: list[Dim], fixed: dict[str, Any], step: str) -> Candidate:

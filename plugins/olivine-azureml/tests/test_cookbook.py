@@ -131,8 +131,8 @@ def test_the_cookbooks_config_dry_runs_with_no_credentials(tmp_path):
 
 def test_registry_model_and_datastore_data_are_job_inputs_and_nothing_is_uploaded(
         fake_workspace, azurite, tiny_model, train_file, tmp_path, monkeypatch):
-    from olivine.engine import run
-    from olivine.models import content_key
+    from olivine import content_key
+    from olivine import run_workflow as run
 
     source = write_mlflow(tiny_model, tmp_path / "registry" / "mlflow_model_folder", "hftransformersv2")
     fake_workspace.models.models[("Phi-3-mini-4k-instruct", "11")] = source
@@ -172,7 +172,7 @@ def test_registry_model_and_datastore_data_are_job_inputs_and_nothing_is_uploade
 
 
 def test_hf_token_without_a_key_vault_name_uses_the_workspaces_own(workflow, fake_workspace, tmp_path_factory):
-    from olivine.engine import run
+    from olivine import run_workflow as run
     vault = tmp_path_factory.mktemp("vault") / "vault.json"
     vault.write_text(json.dumps({"https://ws-own-kv.vault.azure.net": {"hf-token": "hf_x"}}))
     fake_workspace.node_env = plugin_env(vault)
@@ -199,7 +199,7 @@ def test_hf_token_without_a_key_vault_name_uses_the_workspaces_own(workflow, fak
 def test_missing_azure_credentials_are_one_line(workflow, fake_workspace, tmp_path, monkeypatch, capsys, caplog):
     """The real DefaultAzureCredential, signed in nowhere; the fake MLClient asks it for a token as the service
     would."""
-    from olivine.cli import main
+    from olivine.testing import run_olivine_here as main
     from olivine_azureml.credentials import NoAzureCredentials
     from olivine_azureml.workspace import credential
 

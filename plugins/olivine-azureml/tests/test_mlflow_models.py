@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from mlflow_layouts import CONFIG_FILES, TOKENIZER_FILES, write_mlflow
-from olivine.mlflow_layout import hf_folder
+from olivine import mlflow_hf_folder as hf_folder
 
 
 def logits(model_dir: Path):

@@ -24,7 +24,7 @@ COOKBOOK_LORA = {
 
 
 def test_the_cookbooks_lora_pass_validates(tmp_path, tiny_model, kit):
-    from olivine.engine import validate
+    from olivine import validate_workflow as validate
 
     workflow = tmp_path / "olive-config.json"
     workflow.write_text(json.dumps({

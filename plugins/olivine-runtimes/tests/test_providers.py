@@ -316,7 +316,7 @@ def test_example_checks_cuda_inside_the_second_venv(tmp_path, cpu_int4_model, se
 
 
 def test_example_evaluates_in_the_second_venv(tmp_path, cpu_int4_model, second_venv, interpreter_log):
-    from olivine.engine import run
+    from olivine import run_workflow as run
 
     path = example_workflow(tmp_path, cpu_int4_model, second_venv, accelerators=["cpu"])
     outcome = run(path, show_progress=False)

@@ -59,6 +59,6 @@ def check_execution_providers(system: System, ctx: ValidationContext,
     errors: dict[str, ConfigError] = {}
     for path, answer in zip(paths, answers, strict=True):
         if answer is not None and path not in errors:
-            errors[path] = ConfigError(path, answer["message"], answer.get("hint"))
+            errors[path] = ConfigError(path, str(answer["message"]), answer.get("hint"))
     if errors:
         raise ConfigErrors(list(errors.values()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -69,8 +70,8 @@ def _show(kind: str, singular: str, name: str) -> None:
 
     entry = get_plugins().registry(kind).entry(name, singular)
     cls = entry.cls
-    shown = {"name": name, "description": (cls.__doc__ or "").strip(), "distribution": entry.distribution,
-             "version": entry.version}
+    shown: dict[str, Any] = {"name": name, "description": (cls.__doc__ or "").strip(),
+                             "distribution": entry.distribution, "version": entry.version}
     if kind == "passes":
         shown.update({"accepts": list(cls.accepts), "produces": cls.produces})
     elif hasattr(cls, "accepts"):

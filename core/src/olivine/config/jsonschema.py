@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel
 
+from olivine.component import Component
 from olivine.config.olive13 import NO_EFFECT_ENGINE_KEYS
 from olivine.config.schema import ENGINE_FIELDS, WorkflowConfig
 from olivine.plugins import Plugins
@@ -78,7 +79,7 @@ def _old_input_model(defs: dict[str, Any]) -> dict[str, Any]:
                 "type": "object", "additionalProperties": False, "properties": {**inner, "hf_config": hf_config}}}}
 
 
-def _entry_schema(name: str, cls: type, defs: dict[str, Any], pass_entry: bool = False) -> dict[str, Any]:
+def _entry_schema(name: str, cls: type[Component], defs: dict[str, Any], pass_entry: bool = False) -> dict[str, Any]:
     config = cls.config_schema()
     for key, value in config.pop("$defs", {}).items():
         if key not in defs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -103,7 +104,7 @@ def _clean_loc(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
     return cleaned
 
 
-def _lost_union_branch(loc: list[Any], items: list[tuple[dict, list[Any]]]) -> bool:
+def _lost_union_branch(loc: list[Any], items: Sequence[tuple[Mapping[str, Any], list[Any]]]) -> bool:
     """A type error on a value whose own keys also have errors came from another union member
     (``search_strategy: {...}`` is not a bool); the errors inside the value are the real ones."""
     return any(len(other) > len(loc) and other[:len(loc)] == loc for _, other in items)
@@ -114,7 +115,7 @@ def _is_union_tag(part: Any) -> bool:
     return isinstance(part, str) and ("[" in part or part in ("str", "int", "float", "bool", "dict", "list"))
 
 
-def _message(item: dict[str, Any]) -> str:
+def _message(item: Mapping[str, Any]) -> str:
     message = item["msg"].removeprefix("Value error, ")  # our validators' messages stand alone
     if "input" in item and not isinstance(item["input"], (dict, list)):
         message += f" (got {item['input']!r})"

@@ -19,10 +19,12 @@ def pin_revision(load: dict[str, Any], workflow_dir: Any, path: str) -> dict[str
 
     if constants.HF_HUB_OFFLINE:
         return load  # datasets reads its own cache; the revision as written keys it
+    name = options.data_name
+    assert name is not None  # is_hub() holds only for a data_name
     try:
-        sha = HfApi().dataset_info(options.data_name, revision=options.revision).sha
+        sha = HfApi().dataset_info(name, revision=options.revision).sha
     except Exception as exc:  # noqa: BLE001 - one line naming the config key
-        raise hub_error(exc, options.data_name, options.revision, f"{path}.data_name") from None
+        raise hub_error(exc, name, options.revision, f"{path}.data_name") from None
     return {**load, "revision": sha}
 
 

@@ -21,7 +21,9 @@ def prompt_label_pairs(data_config) -> list[tuple[str, str]]:
 def split_templates(pre: PreProcessOptions, name: str) -> tuple[str, str]:
     """The prompt and label templates a data config implies (light: used by validation too)."""
     if pre.completion_only:
-        return pre.prompt_text(), pre.completion_text()
+        prompt, completion = pre.prompt_text(), pre.completion_text()
+        assert prompt is not None and completion is not None  # completion_only is validated to have both
+        return prompt, completion
     template = pre.text_template
     if template is None and pre.text_cols and len(pre.text_cols) > 1:
         template = " ".join("{" + col + "}" for col in pre.text_cols)

@@ -59,6 +59,7 @@ def corpus_texts(rows: list[dict[str, Any]], pre: PreProcessOptions, name: str) 
 
 def _completion_examples(rows, pre: PreProcessOptions, tokenizer) -> list[dict]:
     prompt_t, completion_t = pre.prompt_text(), pre.completion_text()
+    assert prompt_t is not None and completion_t is not None  # completion_only is validated to have both
     prompts = _encode(tokenizer, [render(prompt_t, row) for row in rows], pre.add_special_tokens)
     completions = _encode(tokenizer, [render(completion_t, row) for row in rows])
     examples = []
@@ -78,7 +79,7 @@ def _join(ids: list[list[int]], pre: PreProcessOptions, tokenizer) -> list[dict]
     size = pre.max_seq_len
     if pre.strategy == "join-random":
         return _join_random(joined, pre, tokenizer)
-    step = pre.stride if pre.strategy == "join-sliding-window" else size
+    step = (pre.stride or size) if pre.strategy == "join-sliding-window" else size
     examples = []
     for begin in range(0, max(len(joined) - (size - step), 1), step):
         block = joined[begin:begin + size]

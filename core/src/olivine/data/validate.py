@@ -175,7 +175,7 @@ def _peek_files(files: list[tuple[str, Path]], load: LoadOptions, errors: list[C
 
 def _column_errors(columns: list[str], load: LoadOptions, pre: PreProcessOptions | None,
                    path: str) -> list[ConfigError]:
-    errors = []
+    errors: list[ConfigError] = []
     pre_path = f"{path}.pre_process_data_config"
     wanted: list[tuple[str, str, str]] = [(f"{path}.load_dataset_config.col_filters.{c}", c, "column")
                                           for c in load.col_filters]
@@ -217,7 +217,7 @@ def _files_by_split(data_files: Any, workflow_dir: Path, path: str) -> dict[str,
         return None
     resolved: dict[str, list[tuple[str, Path]]] = {}
     for split, entries in groups.items():
-        files = []
+        files: list[tuple[str, Path]] = []
         for sub_path, value in entries:
             if is_resource_ref(value):
                 return None

@@ -42,3 +42,11 @@ def needs_distributions(*names: str) -> Any:
 
     missing = missing_distributions(*names)
     return pytest.mark.skipif(bool(missing), reason=f"{', '.join(missing)} not installed")
+
+
+def run_olivine_here(argv: list[str]) -> None:
+    """The CLI in this process, exactly as ``olivine ARGV`` runs it (SystemExit on exit status), for tests
+    that patch something in-process (a cloud client, a credential)."""
+    from olivine.cli import main
+
+    main(argv)

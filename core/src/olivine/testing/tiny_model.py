@@ -46,10 +46,10 @@ def make_tiny_phi3(
         bos_token_id=ids[tk.ENDOFTEXT],
         eos_token_id=ids[tk.ENDOFTEXT],
         tie_word_embeddings=False,
-        torch_dtype="float32",
+        torch_dtype="float32",  # type: ignore[call-arg]  # accepted through **kwargs; the stubs list fields only
     )
     torch.manual_seed(seed)
-    model = Phi3ForCausalLM(config).to(torch.float32).eval()
+    model = Phi3ForCausalLM(config).to(torch.float32).eval()  # type: ignore[arg-type]  # transformers' stub
     model.generation_config = GenerationConfig(
         bos_token_id=ids[tk.ENDOFTEXT],
         eos_token_id=[ids[tk.ENDOFTEXT], ids[tk.END]],

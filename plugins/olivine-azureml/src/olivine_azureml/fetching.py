@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from olivine import ConfigError, ResourceContext
-from olivine import mlflow_layout as mlflow
+from olivine import ConfigError, ResourceContext, mlflow_hf_folder
 
 from olivine_azureml import blobs
 from olivine_azureml.config import AzureMLClientConfig
@@ -72,4 +71,4 @@ def _download_model(retry, ml_client, name: str, version: str, dest: Path) -> Pa
     retry(lambda: ml_client.models.download(name=name, version=version, download_path=str(raw)),
           f"model {name}:{version}")
     root = raw / name if (raw / name).is_dir() else raw
-    return mlflow.hf_folder(root, dest / "hf")
+    return mlflow_hf_folder(root, dest / "hf")

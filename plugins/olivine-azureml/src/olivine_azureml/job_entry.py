@@ -43,10 +43,9 @@ def model_folder(mount: Path, scratch: Path) -> Path:
     """The Hugging Face folder of a mounted model: an MLflow model's parts gathered as symlinks into
     ``scratch`` (the mount is read-only, and copying 7 GB of weights would only cost time), else the
     shallowest folder holding config.json."""
-    from olivine.mlflow_layout import PARTS, mlflow_root
+    from olivine import mlflow_hf_parts
 
-    root = mlflow_root(mount)
-    parts = [root / part for part in PARTS if (root / part).is_dir()] if root is not None else []
+    parts = mlflow_hf_parts(mount)
     if parts:
         for part in parts:  # later parts win on equal names, as for a downloaded MLflow model
             for file in sorted(p for p in part.rglob("*") if p.is_file()):

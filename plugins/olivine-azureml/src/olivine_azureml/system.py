@@ -5,14 +5,23 @@ This module imports no Azure package at import time; submission code loads them 
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import olivine
-from olivine import ConfigError, EvalContext, Evaluator, ModelRef, Pass, PassContext, System, ValidationContext
+from olivine import (
+    ConfigError,
+    EvalContext,
+    Evaluator,
+    ModelRef,
+    Pass,
+    PassContext,
+    System,
+    ValidationContext,
+    read_content_hashes,
+)
 
 from olivine_azureml.config import AzureMLClientConfig, AzureMLConfig, parse_client
 
@@ -154,10 +163,8 @@ class AzureML(System):
 
     def _reuse_hashes(self, cache_dir: Path | None) -> None:
         """File digests the engine already computed (same format, keyed by path, size and mtime): read-only."""
-        try:
-            self._memo.update(json.loads((Path(cache_dir) / "content-hashes.json").read_text()))
-        except (OSError, TypeError, ValueError):
-            pass
+        if cache_dir is not None:
+            self._memo.update(read_content_hashes(cache_dir))
 
     def _job_env(self, workflow_dir: Path | None) -> dict[str, str]:
         """Names only: the token itself is read inside the job, so it never passes through this machine.

@@ -59,7 +59,8 @@ class Accuracy(BuiltinEvaluator):
         pairs = prompt_label_pairs(data_config(ctx))[:cfg.max_samples]
         runtime = open_runtime(model, ctx.accelerator, cfg.runtime_options())
         predictions = _generate_all(runtime, [p for p, _ in pairs], cfg, ctx)
-        correct, mismatches = 0, []
+        correct = 0
+        mismatches: list[dict[str, str]] = []
         for (prompt, label), predicted in zip(pairs, predictions, strict=True):
             expected = normalize(cut_at_special(label, runtime.special_tokens), cfg.label_normalize)
             got = normalize(predicted, cfg.label_normalize)

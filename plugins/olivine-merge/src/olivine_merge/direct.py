@@ -11,6 +11,7 @@ returns None, and the caller merges through peft.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import shutil
@@ -41,7 +42,7 @@ def plan(adapter_dir: Path, base_dir: Path) -> dict[str, Any] | None:
 
     with safe_open(weights, "pt") as adapter:
         shapes = {name: adapter.get_slice(name).get_shape() for name in adapter.keys()}
-    lora = {name: _module(name) for name in shapes if _module(name) is not None}
+    lora = {name: module for name in shapes if (module := _module(name)) is not None}
     modules = sorted(set(lora.values()))
     others = [name for name in shapes if name not in lora]
     if len(lora) != 2 * len(modules) or not all(name.startswith(ADAPTER_PREFIX) for name in others):
@@ -119,7 +120,7 @@ def merge(merge_plan: dict[str, Any], base_dir: Path, out: Path, dtype_name: str
             with safe_open(base_dir / shard, "pt") as base:
                 entries = [_entry(base, name, streaming.safetensors_dtype(dtype)) for name in base.keys()]
                 metadata = {**(base.metadata() or {}), "format": "pt"}
-                total += streaming.write(out / shard, entries, lambda name, base=base: merged(base, name), metadata)
+                total += streaming.write(out / shard, entries, functools.partial(merged, base), metadata)
             if on_shard is not None:
                 on_shard(shard)
     _write_configs(base_dir, out, dtype_name, total)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from olivine import ModelRef, Pass, PassContext
+from olivine import ModelRef, Pass, PassContext, StrictConfig
 from pydantic import Field, field_validator
 
 DTYPE_ALIASES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "half": "float16", "float": "float32"}
 
 
-class MergeConfig(Pass.Config):
+class MergeConfig(StrictConfig):
     torch_dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
         "auto", description="dtype of the merged weights; auto: the compute dtype a QLoRA adapter was trained "
                             "with, else the base checkpoint's dtype")
@@ -24,7 +24,7 @@ class MergeConfig(Pass.Config):
         return value
 
 
-class MergeAdapterWeights(Pass):
+class MergeAdapterWeights(Pass[MergeConfig]):
     """Merge a LoRA or QLoRA adapter into its base model and save a plain Hugging Face model."""
 
     name = "MergeAdapterWeights"

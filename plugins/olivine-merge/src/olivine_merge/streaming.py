@@ -12,6 +12,10 @@ import json
 import struct
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 _DTYPES = {
     "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16", "int64": "I64", "int32": "I32",
@@ -25,7 +29,7 @@ def safetensors_dtype(torch_dtype) -> str:
     return _DTYPES[str(torch_dtype).removeprefix("torch.")]
 
 
-def write(path: Path, entries: Iterable[tuple[str, str, list[int]]], tensor: Callable[[str], object],
+def write(path: Path, entries: Iterable[tuple[str, str, list[int]]], tensor: Callable[[str], torch.Tensor],
           metadata: dict[str, str] | None = None) -> int:
     """``entries``: (name, safetensors dtype, shape) in file order; ``tensor(name)`` computes one tensor.
 

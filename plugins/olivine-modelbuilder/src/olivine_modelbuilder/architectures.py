@@ -21,7 +21,7 @@ def supported() -> frozenset[str]:
     source = _builder_source()
     if source is None:
         return frozenset()
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Compare) and _is_architecture(node.left):
             names.update(c.value for c in node.comparators if isinstance(c, ast.Constant) and isinstance(c.value, str))

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from olivine import Accelerator, ConfigError, ModelRef, Pass, PassContext, ValidationContext, did_you_mean
+from olivine import (
+    Accelerator,
+    ConfigError,
+    ModelRef,
+    Pass,
+    PassContext,
+    StrictConfig,
+    ValidationContext,
+    did_you_mean,
+)
 from pydantic import Field, field_validator
 
 from olivine_modelbuilder import architectures, targets
@@ -19,7 +28,7 @@ QUANT_FIELDS = ("int4_block_size", "int4_accuracy_level", "int4_is_symmetric", "
                 "int4_nodes_to_exclude", "int4_algo_config")
 
 
-class ModelBuilderConfig(Pass.Config):
+class ModelBuilderConfig(StrictConfig):
     precision: Precision = Field("fp32", description="Weight precision of the ONNX model")
     execution_provider: str | None = Field(
         None, description="Builder target (cpu, cuda, dml, webgpu, NvTensorRtRtx or an onnxruntime provider "
@@ -63,7 +72,7 @@ class ModelBuilderConfig(Pass.Config):
         return ACCURACY_LEVEL_NAMES.get(value, value) if isinstance(value, str) else value
 
 
-class ModelBuilder(Pass):
+class ModelBuilder(Pass[ModelBuilderConfig]):
     """Build an onnxruntime-genai ONNX model (int4, int8, fp16, bf16, fp32) from a Hugging Face model."""
 
     name = "ModelBuilder"

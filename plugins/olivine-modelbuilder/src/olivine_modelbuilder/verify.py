@@ -40,7 +40,8 @@ def check_weights(model_file: Path, precision: str, options: dict[str, str]) -> 
     if "accuracy_level" in options:
         expected["accuracy_level"] = int(options["accuracy_level"])
     for key, value in expected.items():
-        seen = sorted({attrs.get(key) for attrs in found})
+        # A node without the attribute gives None: listed first rather than failing to sort against ints.
+        seen = sorted({attrs.get(key) for attrs in found}, key=lambda v: (v is not None, v))
         if seen != [value]:
             raise OptionNotApplied(f"{key}={value} was asked for but the model's MatMulNBits nodes have {key} {seen}")
     return {"matmulnbits_nodes": len(nodes), "block_size": expected["block_size"],

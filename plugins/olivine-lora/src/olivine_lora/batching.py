@@ -100,7 +100,8 @@ class Batch:
         def move(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.to(device, non_blocking=True)
 
-        return Batch(move(self.input_ids), move(self.targets), move(self.position_ids), move(self.attention_mask),
+        return Batch(self.input_ids.to(device, non_blocking=True), self.targets.to(device, non_blocking=True),
+                     move(self.position_ids), move(self.attention_mask),
                      self.tokens, self.n_targets)
 
 

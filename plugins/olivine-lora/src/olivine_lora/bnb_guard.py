@@ -9,6 +9,8 @@ done and turns the repack off, so evaluation during training is safe.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 
@@ -19,7 +21,8 @@ def protect(model: torch.nn.Module) -> int:
         if not _is_linear4bit(module):
             continue
         if hasattr(module, "support_avx512bf16_for_cpu"):
-            module.support_avx512bf16_for_cpu = False
+            # torch types every Module attribute as Tensor | Module; this one is bitsandbytes' bool flag.
+            module.support_avx512bf16_for_cpu = False  # type: ignore[assignment]
         unpack(module)
         touched += 1
     return touched
@@ -27,7 +30,7 @@ def protect(model: torch.nn.Module) -> int:
 
 def unpack(module: torch.nn.Module) -> bool:
     """Bring one repacked Linear4bit weight back to the trainable layout; True when it was repacked."""
-    weight = module.weight
+    weight: Any = module.weight  # a bitsandbytes Params4bit: its quant_state is not in torch's types
     state = getattr(weight, "quant_state", None)
     if state is None or not getattr(state, "packing_format_for_cpu", False):
         return False
@@ -56,7 +59,8 @@ def _is_linear4bit(module: torch.nn.Module) -> bool:
 def has_avx512bf16() -> bool:
     """Whether bitsandbytes would repack 4-bit weights on this CPU."""
     try:
-        from bitsandbytes.utils import has_avx512bf16 as check
+        # Only some bitsandbytes versions have it here.
+        from bitsandbytes.utils import has_avx512bf16 as check  # type: ignore[attr-defined, unused-ignore]
     except ImportError:
         try:
             from bitsandbytes.nn.modules import has_avx512bf16 as check

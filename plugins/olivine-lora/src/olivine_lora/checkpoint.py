@@ -82,7 +82,7 @@ def save(root: Path, step: int, model, optimizer, scheduler, scaler, history: di
 
 def _write(folder: Path, step: int, model, optimizer, scheduler, scaler, history: dict[str, Any]) -> None:
     torch.save(trainable_state(model), folder / "trainable.pt")
-    torch_rng = {"torch": torch.get_rng_state()}
+    torch_rng: dict[str, torch.Tensor | list[torch.Tensor]] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         torch_rng["cuda"] = torch.cuda.get_rng_state_all()
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -40,7 +40,7 @@ class LoRAConfig(StrictConfig):
         "auto", description="Dtype of the base weights: auto = bfloat16 on CUDA (with bf16 autocast), float32 "
                             "on CPU. float16 means fp16 mixed precision over float32 weights.")
     allow_tf32: bool = Field(True, description="Allow TF32 matmuls on Ampere and newer GPUs.")
-    training_args: TrainingArgs = Field(  # type: ignore[valid-type]
+    training_args: TrainingArgs = Field(
         default_factory=TrainingArgs, description="Any Hugging Face TrainingArguments field.")
     double_quant: bool | None = Field(
         None, description="QLoRA only: accepted on LoRA (as Olive does) with a note; LoRA does not quantize.")
@@ -66,7 +66,7 @@ class LoRAConfig(StrictConfig):
 class QLoRAConfig(LoRAConfig):
     """Config of the QLoRA pass: LoRA over a 4-bit (bitsandbytes) base."""
 
-    double_quant: bool = Field(False, description="Quantize the quantization constants too.")  # type: ignore[assignment]
-    quant_type: QUANT_TYPE = Field("nf4", description="4-bit data type.")  # type: ignore[assignment]
-    compute_dtype: DType = Field(  # type: ignore[assignment]
+    double_quant: bool = Field(False, description="Quantize the quantization constants too.")
+    quant_type: QUANT_TYPE = Field("nf4", description="4-bit data type.")
+    compute_dtype: DType = Field(
         "auto", description="Dtype the 4-bit layers compute in (auto: as torch_dtype).")

@@ -48,7 +48,7 @@ def load(cfg, base_dir: Path, load_kwargs: dict[str, Any], device: str, precisio
         kwargs["device_map"] = {"": device}
     base = AutoModelForCausalLM.from_pretrained(base_dir, **kwargs)
     if not quantized:
-        base.to(device)
+        base.to(device)  # type: ignore[arg-type]  # transformers' decorated to() is typed as taking the model
     base.config.use_cache = False
     kind = getattr(base.config, "model_type", None)
     targets = resolve_targets(cfg.target_modules, base, kind, path)

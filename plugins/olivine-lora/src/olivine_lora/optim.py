@@ -29,7 +29,8 @@ def optimizer(model, args, device: str, notes: list[str]) -> torch.optim.Optimiz
 
 def _param_groups(model, weight_decay: float) -> list[dict]:
     # As the Trainer: no decay on biases and normalization weights (1-D parameters).
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, param in model.named_parameters():
         if param.requires_grad:
             (no_decay if param.ndim < 2 or name.endswith(".bias") else decay).append(param)

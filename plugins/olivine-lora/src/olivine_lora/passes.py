@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from typing import ClassVar
 
 from olivine import ConfigError, ConfigErrors, ModelRef, Pass, PassContext, ValidationContext, did_you_mean
 
@@ -11,13 +12,14 @@ from olivine_lora.config import LoRAConfig, QLoRAConfig
 from olivine_lora.training_args import normalize
 
 
-class LoRA(Pass):
+class LoRA(Pass[LoRAConfig]):
     """Fine-tune a LoRA adapter on a Hugging Face model (output: the base plus a PEFT adapter)."""
 
     name = "LoRA"
     accepts = ("hf",)
     produces = "hf+adapter"
-    Config = LoRAConfig
+    # Declared as LoRAConfig's family so QLoRA can set its subclass.
+    Config: ClassVar[type[LoRAConfig]] = LoRAConfig
 
     def validate(self, ctx: ValidationContext) -> None:
         errors = self.config_errors(ctx)

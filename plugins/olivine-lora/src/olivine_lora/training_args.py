@@ -7,7 +7,7 @@ reported by the pass as having no effect.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_serializer, model_validator
 
@@ -209,10 +209,14 @@ def _convert(old: str, value: Any) -> Any:
 
 
 def _build() -> type[_Honoured]:
-    others = {name: (Any, None) for name in hf_fields.FIELDS
+    others: dict[str, Any] = {name: (Any, None) for name in hf_fields.FIELDS
               if name not in _Honoured.model_fields and name not in ("gradient_checkpointing",
                                                                      "gradient_checkpointing_kwargs")}
     return create_model("TrainingArgs", __base__=_Honoured, __doc__=_Honoured.__doc__, **others)
 
 
-TrainingArgs = _build()
+if TYPE_CHECKING:
+    # Statically the honoured fields; the other TrainingArguments fields are only read by name (getattr).
+    TrainingArgs = _Honoured
+else:
+    TrainingArgs = _build()

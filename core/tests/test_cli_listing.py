@@ -21,7 +21,7 @@ def test_passes_show_prints_config_schema(test_plugins):
     result = olivine_cli("passes", "show", "Touch")
     shown = json.loads(result.stdout)
     assert shown["accepts"] == ["hf"] and shown["produces"] == "hf"
-    assert set(shown["config_schema"]["properties"]) == {"label", "sleep"}
+    assert set(shown["config_schema"]["properties"]) == {"label", "sleep", "fail"}
 
 
 def test_passes_show_unknown_name_suggests(test_plugins):

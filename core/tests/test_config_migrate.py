@@ -86,7 +86,8 @@ def test_execution_providers_without_systems_create_a_local_target(tmp_path):
 def test_schema_command_lists_installed_pass_configs(test_plugins):
     result = olivine_cli("config", "schema")
     schema = json.loads(result.stdout)
-    titles = {entry["title"] for entry in schema["$defs"]["PassEntry"]["anyOf"]}
-    assert "Touch" in titles
-    touch = next(e for e in schema["$defs"]["PassEntry"]["anyOf"] if e["title"] == "Touch")
+    # Each pass: its flat form, then the old schema's config wrapper.
+    flat = [entry["anyOf"][0] for entry in schema["$defs"]["PassEntry"]["anyOf"]]
+    assert "Touch" in {entry["title"] for entry in flat}
+    touch = next(e for e in flat if e["title"] == "Touch")
     assert touch["additionalProperties"] is False and "label" in touch["properties"]

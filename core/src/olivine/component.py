@@ -36,6 +36,9 @@ class Component(Generic[ConfigT]):
 
     name: ClassVar[str] = ""
     Config: ClassVar[type[StrictConfig]] = StrictConfig
+    # Top-level workflow sections this class reads (``{"acme_client": AcmeClientConfig}``; None: any
+    # object). Installed classes claim them: a top-level key no one claims is an unknown key.
+    config_sections: ClassVar[dict[str, type[BaseModel] | None]] = {}
     config: ConfigT
 
     @classmethod

@@ -43,8 +43,9 @@ class RunOutcome:
 
 def validate(config_file: str | Path, plugins: Plugins | None = None) -> Plan:
     """Everything ``olivine config validate`` checks; raises ConfigErrors."""
-    loaded = load_workflow(config_file)
-    return _checked_plan(loaded, plugins or get_plugins(), _output_dir(loaded, None))
+    plugins = plugins or get_plugins()
+    loaded = load_workflow(config_file, plugins.claimed_sections())
+    return _checked_plan(loaded, plugins, _output_dir(loaded, None))
 
 
 def _checked_plan(loaded: LoadedWorkflow, plugins: Plugins, out_dir: Path) -> Plan:
@@ -76,7 +77,7 @@ def run(config_file: str | Path, output_dir: str | Path | None = None, plugins: 
 def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -> RunOutcome:
     started = time.perf_counter()
     plugins = plugins or get_plugins()
-    loaded = load_workflow(config_file)
+    loaded = load_workflow(config_file, plugins.claimed_sections())
     out_dir = _output_dir(loaded, output_dir)
     plan = _checked_plan(loaded, plugins, out_dir)
     if not os.environ.get("OLIVINE_LOG_LEVEL"):  # the command line's -v/-q/--log_level win over the config

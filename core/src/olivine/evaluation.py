@@ -45,7 +45,7 @@ def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_k
     if dry_run is not None:
         folder = dry_run / f"evaluate-{metric.name}-{key[:8]}"
         return _describe(model, planned, target, data_configs, workflow_dir, folder)
-    ctx = EvalContext(metric=metric, workflow_dir=workflow_dir, data_configs=data_configs,
+    ctx = EvalContext(metric=metric, workflow_dir=workflow_dir, path=planned.path, data_configs=data_configs,
                       accelerator=target.accelerator(), show_progress=show_progress)
     try:
         values = target.evaluate(planned.evaluator, model, ctx)
@@ -66,7 +66,8 @@ def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_k
 def _describe(model, planned, target, data_configs, workflow_dir, folder: Path) -> dict[str, Any]:
     """Dry run: a system that supports it writes the evaluation it would submit; no metric values."""
     if target.supports_dry_run:
-        ctx = EvalContext(metric=planned.config, workflow_dir=workflow_dir, data_configs=data_configs,
+        ctx = EvalContext(metric=planned.config, workflow_dir=workflow_dir, path=planned.path,
+                          data_configs=data_configs,
                           accelerator=target.accelerator(), show_progress=False, dry_run=folder)
         target.evaluate(planned.evaluator, model, ctx)
         return {"_dry_run": str(folder)}

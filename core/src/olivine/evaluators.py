@@ -20,6 +20,8 @@ class EvalContext:
 
     metric: Any
     workflow_dir: Path
+    # Where the metric is in the workflow (``evaluators.<name>.metrics[<i>]``): errors name it.
+    path: str = ""
     data_configs: dict[str, Any] = field(default_factory=dict)
     accelerator: Accelerator = field(default_factory=Accelerator)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("olivine.evaluate"))

@@ -35,7 +35,7 @@ def fetch(value: Any, plugins: Plugins, cache: Cache, plan: Plan, path: str) -> 
         if local.exists():
             return local
     ctx = ResourceContext(download_dir=target, workflow_dir=plan.workflow.workflow_dir,
-                          azureml_client=plan.workflow.config.azureml_client)
+                          sections=plan.workflow.config.sections())
     local = resource.fetch(ctx)
     record.write_text(json.dumps({"path": str(local), "resource": resource.identity()}))
     return local

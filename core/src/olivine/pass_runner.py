@@ -73,7 +73,8 @@ def run_pass(item: PlannedPass, model: ModelRef, cache: Cache, data_configs: dic
 
 
 def _context(item: PlannedPass, work: Path, cache: Cache, data_configs, workflow_dir: Path, **extra) -> PassContext:
-    return PassContext(output_dir=work, workflow_dir=workflow_dir, pass_key=item.key, data_configs=data_configs,
+    return PassContext(output_dir=work, workflow_dir=workflow_dir, pass_key=item.key, path=f"passes.{item.key}",
+                       data_configs=data_configs,
                        accelerator=item.accelerator, cache_dir=cache.root,
                        logger=logging.getLogger(f"olivine.pass.{item.key}"), **extra)
 

@@ -35,11 +35,15 @@ class ValidationContext:
     input_model: ModelRef | None = None
     # Set when a system is checked: formats of the models it will evaluate (its providers must run them).
     evaluated_formats: tuple[str, ...] = ()
-    # The workflow's top-level ``azureml_client``, for systems that run in an AzureML workspace.
-    azureml_client: dict[str, Any] | None = None
+    # The workflow's top-level sections that installed plugins claim (``config_sections``), as written.
+    sections: dict[str, Any] = field(default_factory=dict)
 
     def resolve_path(self, value: str | Path) -> Path:
         return resolve_path(value, self.workflow_dir)
+
+    def section(self, name: str) -> Any:
+        """The workflow's top-level section ``name`` as written (a plugin's own, such as a cloud workspace), or None."""
+        return self.sections.get(name)
 
 
 @dataclass
@@ -49,6 +53,8 @@ class PassContext:
     output_dir: Path
     workflow_dir: Path
     pass_key: str = ""
+    # Where the pass is in the workflow (``passes.<key>``): errors raised while it runs name it.
+    path: str = ""
     data_configs: dict[str, Any] = field(default_factory=dict)
     accelerator: Accelerator = field(default_factory=Accelerator)
     cache_dir: Path | None = None

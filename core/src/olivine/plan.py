@@ -51,6 +51,7 @@ class PlannedMetric:
     config: MetricConfig
     evaluator: Evaluator
     version: str
+    path: str = ""  # evaluators.<name>.metrics[<i>]
 
 
 @dataclass
@@ -107,7 +108,7 @@ def build_plan(loaded: LoadedWorkflow, plugins: Plugins) -> Plan:
     vctx = ValidationContext(path="", workflow_dir=wdir, data_config_names=tuple(d.name for d in cfg.data_configs),
                              data_configs={d.name: d for d in cfg.data_configs},
                              accelerator=target.accelerator() if target else Accelerator(),
-                             azureml_client=cfg.azureml_client,
+                             sections=cfg.sections(),
                              input_model=ModelRef(format=fmt, path=input_path) if input_path else None)
     passes = _passes(loaded, plugins, systems, host, fmt, vctx, errors)
     # Every evaluator is checked, used or not, and once: an error is one line however many refer to it.
@@ -262,9 +263,13 @@ def _search_space(entry: PassEntry, cls, path: str, errors: _Collector) -> tuple
 
 def _chain_hint(current: str, accepts: tuple[str, ...], passes) -> str | None:
     """Name the installed passes that turn ``current`` into a format the pass accepts (a merge of an adapter)."""
-    bridges = [name for name in passes.names()
-               if current in passes.get(name).accepts and passes.get(name).produces in accepts]
-    return f"add a {' or '.join(bridges)} pass before it" if bridges else None
+    # A converter: takes the current format, gives an accepted one, and takes no accepted format itself.
+    bridges = [name for name in passes.names() if current in passes.get(name).accepts
+               and passes.get(name).produces in accepts and not set(passes.get(name).accepts) & set(accepts)]
+    if not bridges:
+        return None
+    return f"add a {bridges[0]} pass before it" if len(bridges) == 1 else \
+        f"add one of these passes before it: {', '.join(bridges)}"
 
 
 def _metrics(loaded, planned: dict[str, list[PlannedMetric]], errors) -> tuple[str | None, list[PlannedMetric]]:
@@ -318,5 +323,6 @@ def _planned_metrics(name: str, evaluator: EvaluatorConfig, plugins, vctx, error
         mctx = ValidationContext(**{**vctx.__dict__, "path": path})
         errors.run(instance.validate, mctx)
         errors.run(instance.validate_metric, metric, mctx)
-        planned.append(PlannedMetric(metric, instance, registered.version))
+        planned.append(PlannedMetric(metric, instance, registered.version, path))
     return planned
+

@@ -68,6 +68,15 @@ class Plugins:
     def registry(self, kind: str) -> Registry:
         return getattr(self, kind)
 
+    def claimed_sections(self) -> dict[str, Any]:
+        """Top-level workflow sections that registered classes read (``config_sections``): name -> model or None."""
+        claimed: dict[str, Any] = {}
+        for kind in ("passes", "systems", "evaluators", "resources"):
+            registry = self.registry(kind)
+            for name in registry.names():
+                claimed.update(registry.get(name).config_sections)
+        return claimed
+
     def failures(self) -> list[PluginInfo]:
         return [info for info in self.infos if info.error]
 

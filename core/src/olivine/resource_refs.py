@@ -17,7 +17,7 @@ def resource_from(value: Any, plugins: Plugins, path: str) -> Resource:
             if scheme in cls.schemes:
                 return cls(uri=value)
         raise ConfigError(path, f"no installed resource handles {scheme}:// URIs",
-                          "install the plugin that provides it (azureml:// comes with olivine-azureml)")
+                          "install the plugin that provides it (olivine resources lists the installed ones)")
     cls = plugins.resources.get(value["type"], f"{path}.type")
     raw = value.get("config", {k: v for k, v in value.items() if k != "type"})
     return cls(cls.parse_config(raw, f"{path}.config" if "config" in value else path))

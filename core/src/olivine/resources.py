@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from olivine.component import Component, ConfigT, StrictConfig
 
@@ -15,7 +15,12 @@ class ResourceContext:
 
     download_dir: Path
     workflow_dir: Path
-    azureml_client: dict | None = None
+    # The workflow's top-level sections that installed plugins claim (``config_sections``), as written.
+    sections: dict[str, Any] = field(default_factory=dict)
+
+    def section(self, name: str) -> Any:
+        """The workflow's top-level section ``name`` as written (a plugin's own, such as a cloud workspace), or None."""
+        return self.sections.get(name)
 
 
 class Resource(Component[ConfigT]):

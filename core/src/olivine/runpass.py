@@ -24,8 +24,8 @@ SPEC_VERSION = 1
 
 def pass_spec(pass_: Pass, model: ModelRef, ctx: PassContext) -> dict[str, Any]:
     return {
-        "spec_version": SPEC_VERSION, "kind": "pass", "type": pass_.name,
-        "config": pass_.config.model_dump(mode="json"), "model": model.to_json(),
+        "spec_version": SPEC_VERSION, "kind": "pass", "type": pass_.name, "pass_key": ctx.pass_key,
+        "path": ctx.path, "config": pass_.config.model_dump(mode="json"), "model": model.to_json(),
         "output_dir": str(ctx.output_dir), "workflow_dir": str(ctx.workflow_dir),
         "checkpoint_dir": str(ctx.checkpoint_dir) if ctx.checkpoint_dir else None,
         "data_configs": [d.model_dump(mode="json") for d in ctx.data_configs.values()],
@@ -35,7 +35,7 @@ def pass_spec(pass_: Pass, model: ModelRef, ctx: PassContext) -> dict[str, Any]:
 
 def eval_spec(evaluator: Evaluator, model: ModelRef, ctx: EvalContext, output_dir: Path) -> dict[str, Any]:
     return {
-        "spec_version": SPEC_VERSION, "kind": "evaluate", "type": evaluator.name,
+        "spec_version": SPEC_VERSION, "kind": "evaluate", "type": evaluator.name, "path": ctx.path,
         "config": evaluator.config.model_dump(mode="json"), "metric": ctx.metric.model_dump(mode="json"),
         "model": model.to_json(), "output_dir": str(output_dir), "workflow_dir": str(ctx.workflow_dir),
         "data_configs": [d.model_dump(mode="json") for d in ctx.data_configs.values()],
@@ -87,15 +87,19 @@ def _execute(spec: dict[str, Any]) -> dict[str, Any]:
     output_dir.mkdir(parents=True, exist_ok=True)
     if spec["kind"] == "pass":
         cls = plugins.passes.get(spec["type"], "type")
-        pass_ = cls(cls.parse_config(spec["config"], "config"))
+        # The user's key travels with the spec, so errors in this process name it as they would in the run's.
+        path = spec.get("path") or "config"
+        pass_ = cls(cls.parse_config(spec["config"], path))
         ctx = PassContext(output_dir=output_dir, workflow_dir=Path(spec["workflow_dir"]), data_configs=data,
+                          pass_key=spec.get("pass_key", ""), path=spec.get("path", ""),
                           accelerator=accelerator, checkpoint_dir=_optional_path(spec.get("checkpoint_dir")))
         produced = pass_.run(model, ctx)
         return {"model": produced.to_json(), "report": ctx.report}
     evaluator_cls = plugins.evaluators.get(spec["type"], "type")
-    evaluator = evaluator_cls(evaluator_cls.parse_config(spec["config"], "config"))
+    metric_path = spec.get("path") or "metric"
+    evaluator = evaluator_cls(evaluator_cls.parse_config(spec["config"], f"{metric_path}.user_config"))
     eval_ctx = EvalContext(metric=MetricConfig.model_validate(spec["metric"]), workflow_dir=Path(spec["workflow_dir"]),
-                      data_configs=data, accelerator=accelerator)
+                           path=spec.get("path", ""), data_configs=data, accelerator=accelerator)
     return {"metrics": evaluator.evaluate(model, eval_ctx), "report": eval_ctx.report}
 
 

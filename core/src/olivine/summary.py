@@ -19,13 +19,13 @@ def summary_table(run: dict[str, Any]) -> str:
     columns = [c for c in _metric_columns(stages) if c not in BYTES]
     formats = {c: _column_format([_flat_metrics(s.get("metrics", {})).get(c) for s in stages]) for c in columns}
     with_goals = any(stage.get("goals") for stage in stages)
-    head = ["stage", "model", "time", "cache"]
+    head = ["stage", "pass", "model", "time", "cache"]
     tail = [*(["goals"] if with_goals else []), "size"]
     rows = []
     for stage in stages:
         values = _flat_metrics(stage.get("metrics", {}))
         rows.append({
-            "stage": stage["name"], "model": stage["format"],
+            "stage": stage["name"], "pass": stage.get("type", "-"), "model": stage["format"],
             "time": _seconds(stage["seconds"]) if "seconds" in stage else "-",
             "cache": _cache_cell(stage), "goals": _goals_cell(stage),
             "size": _human_size(next((values[b] for b in BYTES if b in values), stage.get("size_bytes", 0))),

@@ -8,7 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
-from olivine import ModelRef, Pass, PassContext, hookimpl
+from olivine import ConfigError, ModelRef, Pass, PassContext, StrictConfig, hookimpl
 
 
 def _log_run(label: str) -> None:
@@ -25,12 +25,15 @@ class Touch(Pass):
     accepts = ("hf",)
     produces = "hf"
 
-    class Config(Pass.Config):
+    class Config(StrictConfig):
         label: str = "t"
         sleep: float = 0.0
+        fail: bool = False
 
     def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:
         _log_run(self.config.label)
+        if self.config.fail:
+            raise ConfigError(f"{ctx.path}.fail", "asked to fail while running")
         out = ctx.output_dir / "model"
         shutil.copytree(model.path, out)
         with open(out / "TOUCHED", "a") as handle:

@@ -15,7 +15,7 @@ CLIENT = {"subscription_id": "sub", "resource_group": "rg", "workspace_name": "w
 
 def fetch(resource, tmp_path: Path, client=CLIENT) -> Path:
     return resource.fetch(ResourceContext(download_dir=tmp_path / "download", workflow_dir=tmp_path,
-                                          azureml_client=client))
+                                          sections={"azureml_client": client}))
 
 
 def datastore(config: dict) -> AzureMLDatastore:

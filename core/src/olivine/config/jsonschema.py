@@ -48,9 +48,21 @@ def workflow_schema(plugins: Plugins) -> dict[str, Any]:
                                    for name in plugins.passes]}
     defs["SystemEntry"] = {"anyOf": [_entry_schema(name, plugins.systems.get(name), defs)
                                      for name in plugins.systems]}
+    for section, model in plugins.claimed_sections().items():  # plugins' own top-level sections
+        props[section] = _section_schema(section, model, defs)
+    schema["additionalProperties"] = False  # other top-level keys: unknown, unless a plugin claims them
     if "AcceleratorConfig" in defs:  # SystemConfig also reads a device name alone: ["cpu"]
         defs["AcceleratorConfig"] = {"anyOf": [defs["AcceleratorConfig"], {"type": "string"}]}
     return schema
+
+
+def _section_schema(name: str, model: Any, defs: dict[str, Any]) -> dict[str, Any]:
+    if model is None:
+        return {"type": "object", "description": f"{name}: read by an installed plugin."}
+    section = model.model_json_schema()
+    for key, value in section.pop("$defs", {}).items():
+        defs.setdefault(key, value)
+    return section
 
 
 def _olive13(schema: dict[str, Any], defs: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from olivine.config.migrate import Migration, migrate
 from olivine.config.pydantic_errors import config_errors_from
 from olivine.config.schema import WorkflowConfig
 from olivine.errors import ConfigError, ConfigErrors
+from olivine.suggest import did_you_mean
 
 log = logging.getLogger("olivine.config")
 
@@ -58,7 +60,10 @@ def read_raw(file: Path) -> dict[str, Any]:
     return data
 
 
-def load_workflow(file: str | Path) -> LoadedWorkflow:
+def load_workflow(file: str | Path, claimed: Collection[str] | None = None) -> LoadedWorkflow:
+    """Read, migrate and validate a workflow file. ``claimed``: the top-level sections installed plugins
+    read (``Plugins.claimed_sections``); any other key beyond olivine's own is an unknown key. None: not
+    checked (the file is only being read, not planned)."""
     file = Path(file).resolve()
     raw = read_raw(file)
     migration = migrate(raw)
@@ -66,12 +71,23 @@ def load_workflow(file: str | Path) -> LoadedWorkflow:
         raise ConfigErrors([ConfigError(path, message, hint) for path, message, hint in migration.refused])
     if migration.ignored:
         log.info("note: no effect in olivine, accepted for Olive compatibility: %s", ", ".join(migration.ignored))
+    unclaimed = _unclaimed_sections(migration.config, claimed)
     try:
         config = WorkflowConfig.model_validate(migration.config)
     except ValidationError as exc:
         errors = config_errors_from(exc, WorkflowConfig, "")
-        raise remap(errors, migration) from None
+        raise remap(ConfigErrors(errors.errors + unclaimed), migration) from None
+    if unclaimed:
+        raise remap(ConfigErrors(unclaimed), migration)
     return LoadedWorkflow(config, file, migration)
+
+
+def _unclaimed_sections(config: dict[str, Any], claimed: Collection[str] | None) -> list[ConfigError]:
+    if claimed is None:
+        return []
+    known = [*WorkflowConfig.model_fields, *claimed]
+    return [ConfigError(key, "unknown key", did_you_mean(key, known))
+            for key in config if key not in WorkflowConfig.model_fields and key not in claimed]
 
 
 def remap(errors: ConfigErrors | ConfigError, migration: Migration) -> ConfigErrors:

@@ -101,7 +101,7 @@ def _typed_evaluators(m: Migration) -> None:
 def _top_level(m: Migration) -> None:
     if m.config.get("workflow_host") is not None:
         m.refused.append(("workflow_host", "olivine runs the workflow where it is started",
-                          "run olivine on that machine, or give passes an AzureML host system"))
+                          "run olivine on that machine, or give passes a host system that runs them there"))
     m.config.pop("workflow_host", None)
     if "auto_optimizer_config" in m.config:
         m.config.pop("auto_optimizer_config")

@@ -154,7 +154,13 @@ class SystemEntry(StrictConfig):
 
 
 class WorkflowConfig(StrictConfig):
-    """A whole workflow, normalized."""
+    """A whole workflow, normalized.
+
+    Other top-level keys are plugins' own sections (a cloud workspace's settings): kept as written, and checked
+    against the sections installed plugins claim when the workflow is planned.
+    """
+
+    model_config = {**StrictConfig.model_config, "extra": "allow"}
 
     input_model: InputModelConfig
     systems: dict[str, SystemEntry] = Field(default_factory=dict)
@@ -162,8 +168,11 @@ class WorkflowConfig(StrictConfig):
     evaluators: dict[str, EvaluatorConfig] = Field(default_factory=dict)
     passes: dict[str, PassEntry] = Field(default_factory=dict)
     engine: EngineConfig = Field(default_factory=EngineConfig)
-    azureml_client: dict[str, Any] | None = None
     pass_flows: list[list[str]] | None = None  # Olive's; refused by name (config.unsupported)
 
     def data_config(self, name: str) -> DataConfig | None:
         return next((d for d in self.data_configs if d.name == name), None)
+
+    def sections(self) -> dict[str, Any]:
+        """Top-level keys beyond olivine's own: plugins' sections, as written."""
+        return dict(self.model_extra or {})

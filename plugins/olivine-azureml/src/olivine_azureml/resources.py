@@ -63,10 +63,11 @@ class RegistryModelConfig(ModelConfig):
     registry_name: str = Field(description="the registry, e.g. azureml or azureml-msr")
 
 
-class AzureMLDatastore(Resource):
+class AzureMLDatastore(Resource[DatastoreConfig]):
     """A file or folder in an AzureML datastore (also any azureml:// URI: datastore path or model)."""
 
     name = "azureml_datastore"
+    config_sections = {"azureml_client": AzureMLClientConfig}
     schemes = ("azureml",)
     Config = DatastoreConfig
 
@@ -101,10 +102,11 @@ class AzureMLDatastore(Resource):
         return fetching.datastore_path(_client(cfg.azureml_client, ctx), cfg.datastore_name, cfg.relative_path, ctx)
 
 
-class AzureMLModel(Resource):
+class AzureMLModel(Resource[ModelConfig]):
     """A model registered in an AzureML workspace, downloaded once (MLflow models unpacked to Hugging Face)."""
 
     name = "azureml_model"
+    config_sections = {"azureml_client": AzureMLClientConfig}
     Config = ModelConfig
 
     def identity(self) -> str:
@@ -118,10 +120,11 @@ class AzureMLModel(Resource):
                                         self.config.version, ctx)
 
 
-class AzureMLRegistryModel(Resource):
+class AzureMLRegistryModel(Resource[RegistryModelConfig]):
     """A model of an AzureML registry such as azureml-msr, downloaded once (MLflow unpacked to Hugging Face)."""
 
     name = "azureml_registry_model"
+    config_sections = {"azureml_client": AzureMLClientConfig}
     Config = RegistryModelConfig
 
     def identity(self) -> str:
@@ -139,8 +142,8 @@ class AzureMLRegistryModel(Resource):
 def _client(own: AzureMLClientConfig | None, ctx: ResourceContext, required: bool = True) -> AzureMLClientConfig:
     if own is not None:
         return own
-    if ctx.azureml_client is not None:
-        return parse_client(ctx.azureml_client, "azureml_client")
+    if ctx.section("azureml_client") is not None:
+        return parse_client(ctx.section("azureml_client"), "azureml_client")
     if required:
         raise ConfigError("azureml_client", "an AzureML resource needs the workspace",
                           "add azureml_client (subscription_id, resource_group, workspace_name) to the workflow")

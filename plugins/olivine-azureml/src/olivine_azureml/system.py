@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import olivine
 from olivine import (
@@ -25,16 +25,21 @@ from olivine import (
 
 from olivine_azureml.config import AzureMLClientConfig, AzureMLConfig, parse_client
 
+if TYPE_CHECKING:
+    from olivine_azureml.workspace import Workspace, WorkspaceIds
+
 log = logging.getLogger("olivine.azureml")
 SKIPPED_DISTRIBUTIONS = ("olivine", "local", "unknown", "")
 HF_TOKEN_PACKAGES = ("azure-identity>=1.15", "azure-keyvault-secrets>=4.7")
 WORKSPACE_VAULT = "<the workspace's Key Vault, looked up at submit>"
 
 
-class AzureML(System):
+class AzureML(System[AzureMLConfig]):
     """Run passes and evaluations as Azure Machine Learning command jobs (olivine run-pass in a container)."""
 
     name = "AzureML"
+    # The workspace, at the top of the workflow as in Olive; a system's own azureml_client wins.
+    config_sections = {"azureml_client": AzureMLClientConfig}
     Config = AzureMLConfig
     supports_dry_run = True
 
@@ -42,9 +47,9 @@ class AzureML(System):
         super().__init__(config, key)
         self._client: AzureMLClientConfig | None = self.config.azureml_client
         self._client_path = f"systems.{self.key}.azureml_client"
-        self._workspace = None
+        self._workspace: Workspace | None = None
         self._memo: dict[str, Any] = {}
-        self._ids = None  # the jobs' workspace, known after check()
+        self._ids: WorkspaceIds | None = None  # the jobs' workspace, known after check()
         self._top_client: AzureMLClientConfig | None = None
         self._workflow_dir = Path(".")
         self._remote_paths: dict[str, dict] = {}  # placeholder path of a model read in place -> its description
@@ -57,16 +62,16 @@ class AzureML(System):
         from olivine_azureml.workspace import workspace_ids
 
         path = f"systems.{self.key}"
-        if self._client is None and ctx.azureml_client is not None:
-            self._client = parse_client(ctx.azureml_client, "azureml_client")
+        if self._client is None and ctx.section("azureml_client") is not None:
+            self._client = parse_client(ctx.section("azureml_client"), "azureml_client")
             self._client_path = "azureml_client"
         if self._client is None:
             raise ConfigError("azureml_client", f"system {self.key} (AzureML) needs the workspace",
                               "add azureml_client with subscription_id, resource_group and workspace_name")
         self._ids = workspace_ids(self._client, ctx.workflow_dir, self._client_path)
         self._workflow_dir = ctx.workflow_dir
-        if ctx.azureml_client is not None:
-            self._top_client = parse_client(ctx.azureml_client, "azureml_client")
+        if ctx.section("azureml_client") is not None:
+            self._top_client = parse_client(ctx.section("azureml_client"), "azureml_client")
         cfg = self.config
         check_providers(cfg.accelerators, path)
         if not cfg.aml_compute and not (cfg.resources and cfg.resources.instance_type):
@@ -173,7 +178,7 @@ class AzureML(System):
         (``workflow_dir``; None in a dry run, which connects to nothing and names the vault by role)."""
         if not self.config.hf_token:
             return {}
-        vault = self._client.keyvault_name
+        vault = self._checked_client().keyvault_name
         if vault is None:
             if workflow_dir is None:
                 vault = WORKSPACE_VAULT
@@ -184,7 +189,7 @@ class AzureML(System):
     def _dry_run_notes(self) -> list[str]:
         if not self.config.hf_token:
             return []
-        vault = self._client.keyvault_name
+        vault = self._checked_client().keyvault_name
         where = (f"Key Vault {vault}" if vault else
                  "the workspace's own Key Vault, looked up from the workspace when the job is submitted")
         return [f"hf_token: the job reads secret '{self.config.hf_token_secret_name}' from {where}"]
@@ -205,11 +210,16 @@ class AzureML(System):
             requirements.extend(HF_TOKEN_PACKAGES)
         return requirements + runtime_requirements(model_format, provider, requirements)
 
-    def _connect(self, workflow_dir: Path):
+    def _checked_client(self) -> AzureMLClientConfig:
+        # check() sets the workspace client, or raises ConfigError, before any job is described or submitted.
+        assert self._client is not None, "AzureML.check() runs before jobs"
+        return self._client
+
+    def _connect(self, workflow_dir: Path) -> Workspace:
         from olivine_azureml.workspace import Workspace
 
         if self._workspace is None:
-            self._workspace = Workspace.connect(self._client, workflow_dir, self._client_path)
+            self._workspace = Workspace.connect(self._checked_client(), workflow_dir, self._client_path)
         return self._workspace
 
 

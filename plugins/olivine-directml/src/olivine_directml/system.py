@@ -50,7 +50,7 @@ class DirectMLConfig(SystemConfig):
         return checked
 
 
-class DirectML(System):
+class DirectML(System[DirectMLConfig]):
     """A Windows DirectX 12 GPU through onnxruntime-directml; passes run in this process."""
 
     name = "DirectML"

@@ -63,7 +63,7 @@ class OnnxRuntimeCheck(DoctorCheck):
 
     def report(self) -> dict[str, Any]:
         items = self._items()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for namespace in (providers.ORT, providers.GENAI):
             flavours = providers.in_namespace(items, namespace)
             if not flavours:

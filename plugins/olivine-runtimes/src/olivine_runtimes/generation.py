@@ -41,13 +41,16 @@ class HfRuntime(ModelRuntime):
 
         hf_logging.disable_progress_bar()
 
-        base = Path(model.base_model if model.format == "hf+adapter" else model.path)
+        base_dir = model.base_model if model.format == "hf+adapter" else model.path
+        assert base_dir is not None, "an hf+adapter model always carries its base model"
+        base = Path(base_dir)
         self.torch = torch
         self.device = "cuda" if accelerator.device == "gpu" and torch.cuda.is_available() else "cpu"
         torch_dtype = options.get("torch_dtype")
         dtype = getattr(torch, torch_dtype) if torch_dtype else (torch.float32 if self.device == "cpu" else "auto")
         kwargs = {k: v for k, v in (model.metadata.get("load_kwargs") or {}).items() if k == "trust_remote_code"}
-        self.model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype, **kwargs)
+        # A transformers model, or the PeftModel wrapping it (peft has no type information).
+        self.model: Any = AutoModelForCausalLM.from_pretrained(base, dtype=dtype, **kwargs)
         if model.format == "hf+adapter":
             with without_bitsandbytes():  # the base is loaded unquantized
                 from peft import PeftModel
@@ -63,7 +66,8 @@ class HfRuntime(ModelRuntime):
         return list(self.tokenizer(text)["input_ids"])
 
     def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(ids, skip_special_tokens=True)
+        # One id list decodes to one str; transformers types the batched case (list[str]) in the same union.
+        return self.tokenizer.decode(ids, skip_special_tokens=True)  # type: ignore[return-value]
 
     def generate(self, prompts: list[str], max_new_tokens: int) -> list[list[int]]:
         """Greedy new tokens per prompt, cut at the first stop token."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 MODULE = "bitsandbytes"
 
@@ -37,7 +38,7 @@ def without_bitsandbytes() -> Iterator[None]:
         return
     # A None entry makes ``import bitsandbytes`` raise ImportError and find_spec answer None,
     # which is exactly how peft and transformers tell that it is absent.
-    sys.modules[MODULE] = None
+    sys.modules[MODULE] = None  # type: ignore[assignment]  # typeshed allows modules only; None is documented
     _clear_cached_checks()
     try:
         yield
@@ -51,7 +52,7 @@ def _clear_cached_checks() -> None:
     for entry in _CACHED_CHECKS:
         module_name, name = entry.split(":")
         module = sys.modules.get(module_name)
-        check = getattr(module, name, None) if module is not None else None
+        check: Any = getattr(module, name, None) if module is not None else None
         if hasattr(check, "cache_clear"):
             check.cache_clear()
 

@@ -130,7 +130,7 @@ def installed(distributions: Iterable[Any] | None = None) -> list[Installed]:
         versions = {name: _version(name) for name in FLAVOUR_BY_NAME}
     else:
         versions = {normalize(d.metadata["Name"]): d.version for d in distributions}
-    return [Installed(f, versions[f.distribution]) for f in FLAVOURS if versions.get(f.distribution)]
+    return [Installed(f, version) for f in FLAVOURS if (version := versions.get(f.distribution))]
 
 
 def _version(name: str) -> str | None:

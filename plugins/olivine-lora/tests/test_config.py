@@ -41,11 +41,11 @@ def validate_in_subprocess(workflow) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_misspelled_training_arg_is_rejected_fast_without_heavy_imports(tmp_path, tiny_model, kit):
+def test_misspelled_training_arg_is_rejected_without_heavy_imports(tmp_path, tiny_model, kit):
+    """Fast because nothing heavy is imported (what is checked here); the seconds are bench/core_cli.py's."""
     workflow = kit.write_workflow(tmp_path, lora_pass(training_args={"learnig_rate": 1e-3}), tiny_model)
     outcome = validate_in_subprocess(workflow)
     assert outcome["errors"] == ["passes.lora.training_args.learnig_rate: unknown key (did you mean learning_rate?)"]
-    assert outcome["seconds"] < 1.0
     assert outcome["heavy"] == []
 
 

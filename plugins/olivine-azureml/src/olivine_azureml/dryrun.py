@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -28,7 +29,7 @@ def write_dry_run(draft: JobDraft, build_job, datastore: str, folder: Path, note
     job_yaml.write_text(yaml.safe_dump(data, sort_keys=False))
     listing = [u.as_json(datastore) for u in draft.local_uploads]
     (folder / "uploads.json").write_text(json.dumps(listing, indent=2))
-    moves = {"inputs": [movement(u, datastore) for u in draft.uploads],
+    moves: dict[str, Any] = {"inputs": [movement(u, datastore) for u in draft.uploads],
              "output": {"to": datastore_uri(datastore, draft.output_path()),
                         "moves": "the job writes it there; the next AzureML job reads it where it is; it is "
                                  "downloaded into the cache (the final model is published from there)"},

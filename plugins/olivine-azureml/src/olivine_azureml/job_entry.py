@@ -81,6 +81,8 @@ def hf_token_env() -> dict[str, str]:
     client_id = os.environ.get("DEFAULT_IDENTITY_CLIENT_ID")
     credential = ManagedIdentityCredential(client_id=client_id) if client_id else DefaultAzureCredential()
     token = SecretClient(f"https://{vault}.vault.azure.net", credential).get_secret(secret_name).value
+    if token is None:
+        raise ValueError(f"secret {secret_name} has no value")
     print(f"olivine_job.py: Hugging Face token read from Key Vault {vault} (secret {secret_name})", flush=True)
     return {"HF_TOKEN": token, "HUGGING_FACE_HUB_TOKEN": token}
 

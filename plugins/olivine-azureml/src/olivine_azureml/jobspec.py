@@ -152,7 +152,7 @@ def _remote_data(data_configs: list[dict[str, Any]] | None) -> list[Upload]:
     from olivine_azureml.remote import datastore_path
     from olivine_azureml.uri import DatastorePath, parse
 
-    found = []
+    found: list[Upload] = []
     for value in sorted(set(_strings(data_configs))):
         if value.startswith("azureml://"):
             ref = parse(value, "data_files")

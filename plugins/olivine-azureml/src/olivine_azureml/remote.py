@@ -62,7 +62,7 @@ def datastore_path(datastore: str, path: str) -> dict[str, Any]:
 def _from_uri(value: str, jobs_workspace: WorkspaceIds | None) -> dict[str, Any] | None:
     ref = uris.parse(value, "azureml URI")
     named = (WorkspaceIds(ref.subscription_id, ref.resource_group, ref.workspace_name)
-             if ref.subscription_id else None)
+             if ref.subscription_id and ref.resource_group and ref.workspace_name else None)  # all three or none
     if isinstance(ref, uris.ModelVersion) and ref.registry:
         return registry_model(ref.registry, ref.name, ref.version)
     if named is not None and not _same(named, jobs_workspace):  # no workspace named: the job's own

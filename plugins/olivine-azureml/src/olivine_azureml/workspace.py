@@ -24,7 +24,7 @@ class WorkspaceIds:
 
 def workspace_ids(config: AzureMLClientConfig, workflow_dir: Path, path: str) -> WorkspaceIds:
     """The three ids, from the config or from the portal's ``config.json`` (no network)."""
-    ids = {"subscription_id": config.subscription_id, "resource_group": config.resource_group,
+    ids: dict[str, Any] = {"subscription_id": config.subscription_id, "resource_group": config.resource_group,
            "workspace_name": config.workspace_name}
     if config.aml_config_path:
         file = resolve_path(config.aml_config_path, workflow_dir)
@@ -53,6 +53,7 @@ def make_ml_client(config: AzureMLClientConfig, ids: WorkspaceIds | None, regist
         kwargs["read_timeout"] = config.read_timeout
     if registry_name:
         return MLClient(credential(config), registry_name=registry_name, **kwargs)
+    assert ids is not None, "a workspace client needs the workspace's ids"
     return MLClient(credential(config), ids.subscription_id, ids.resource_group, ids.workspace_name, **kwargs)
 
 

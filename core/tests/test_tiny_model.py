@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from olivine.testing import (
@@ -32,6 +33,14 @@ def test_tone_data_is_balanced_and_held_out():
     assert 0.15 <= len(test) / (len(train) + len(test)) <= 0.25
     assert not {r["phrase"] for r in train} & {r["phrase"] for r in test}
     assert len({r["phrase"] for r in train + test}) == len(train) + len(test)
+
+
+def test_the_shipped_tone_data_is_the_flagship_examples(monkeypatch):
+    monkeypatch.delenv("OLIVINE_TONE_DATA", raising=False)
+    example = Path(__file__).resolve().parents[2] / "examples" / "phi3-emotion" / "data"
+    for split in ("train.jsonl", "test.jsonl"):
+        assert (tone_data_dir() / split).read_bytes() == (example / split).read_bytes()
+    assert tone_data_dir().parent.name == "testing"  # the package's own copy, not the checkout's
 
 
 def test_tone_data_dir_follows_the_environment(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("--output", required=True, help="folder to write the Hugging Face model into")
     make.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
     make.add_argument("--data", help="folder with the tone data's train.jsonl and test.jsonl (default: "
-                                     "$OLIVINE_TONE_DATA, else examples/phi3-emotion/data of an editable checkout)")
+                                     "$OLIVINE_TONE_DATA, else the copy shipped with olivine.testing)")
     args = parser.parse_args(argv)
     try:
         out = make_tiny_phi3(args.output, tone_texts(args.data), seed=args.seed)

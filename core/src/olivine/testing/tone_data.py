@@ -11,20 +11,21 @@ PROMPT_TEMPLATE = "<|user|>\n{phrase}<|end|>\n<|assistant|>\n"
 COMPLETION_TEMPLATE = "{tone}<|end|>"
 
 _ENV = "OLIVINE_TONE_DATA"
-# core/src/olivine/testing -> repository root, when core is installed editable from a checkout.
-_REPO_DATA = Path(__file__).resolve().parents[4] / "examples" / "phi3-emotion" / "data"
+# Shipped inside the package, so an installed olivine (not only a checkout) has it; the flagship example's
+# data folder holds the same two files (a test keeps them identical).
+_PACKAGED = Path(__file__).resolve().with_name("tone")
 
 
 def tone_data_dir(folder: str | os.PathLike | None = None) -> Path:
     """The folder holding the tone data's `train.jsonl` and `test.jsonl`: ``folder`` when given, else
-    $OLIVINE_TONE_DATA, else the examples folder of the checkout olivine is installed from (editable)."""
+    $OLIVINE_TONE_DATA, else the copy shipped with olivine.testing."""
     override = str(folder) if folder is not None else os.environ.get(_ENV)
-    folder = Path(override) if override else _REPO_DATA
+    folder = Path(override) if override else _PACKAGED
     if not (folder / "train.jsonl").is_file() or not (folder / "test.jsonl").is_file():
-        where = override if override else f"{folder} (the checkout's examples folder)"
+        where = override if override else f"{folder} (olivine.testing's own copy)"
         raise FileNotFoundError(
-            f"tone data not found at {where}: expected train.jsonl and test.jsonl; "
-            f"give the examples/phi3-emotion/data folder of an olivine checkout (--data, or {_ENV})"
+            f"tone data not found at {where}: expected train.jsonl and test.jsonl "
+            f"(give a folder with both: --data, or {_ENV})"
         )
     return folder
 

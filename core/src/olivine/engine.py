@@ -26,6 +26,7 @@ from olivine.paths import resolve_path
 from olivine.plan import Plan, build_plan
 from olivine.plugins import Plugins, get_plugins
 from olivine.search import ChainRun, Search
+from olivine.stage import Stage
 from olivine.workspace import workspace_errors
 
 log = logging.getLogger("olivine.engine")
@@ -98,7 +99,7 @@ def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -
 
     def run_chain(passes) -> ChainRun:
         results: list[PassResult] = []
-        stages: list[dict] = []
+        stages: list[Stage] = []
         current = model
         for item in passes:
             result = run_pass(item, current, cache, data_configs, data_keys, loaded.workflow_dir, show_progress,
@@ -109,7 +110,7 @@ def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -
             stages.append(_stage(item.key, current, evaluate(current, metrics), result))
         return ChainRun(results, stages, current)
 
-    stages = []
+    stages: list[Stage] = []
     if plan.metrics and loaded.config.engine.evaluate_input_model:
         stages.append(_stage("input_model", model, evaluate(model)))
     subs = sub_metrics([*plan.metrics, *(m for item in plan.passes for m in item.metrics)])
@@ -140,12 +141,11 @@ def _resolve(loaded: LoadedWorkflow, value: str) -> Path:
     return resolve_path(value, loaded.workflow_dir).resolve()
 
 
-def _stage(name: str, model: ModelRef, metrics: dict[str, Any], result: PassResult | None = None) -> dict:
-    stage = {"name": name, "format": model.format, "path": str(model.path), "metrics": metrics,
-             "size_bytes": _size(model.path)}
+def _stage(name: str, model: ModelRef, metrics: dict[str, Any], result: PassResult | None = None) -> Stage:
+    stage = Stage(name, model.format, str(model.path), metrics, _size(model.path))
     if result is not None:
-        stage.update({"type": result.type, "cache_key": result.cache_key, "cache_hit": result.cache_hit,
-                      "seconds": round(result.seconds, 3), "report": result.report})
+        stage.type, stage.cache_key, stage.cache_hit = result.type, result.cache_key, result.cache_hit
+        stage.seconds, stage.report = round(result.seconds, 3), result.report
     return stage
 
 
@@ -166,7 +166,7 @@ def _run_record(loaded: LoadedWorkflow, plan: Plan, cache: Cache, results, stage
         "target": plan.target.key if plan.target else None,
         "cache_dir": str(cache.root),
         "wall_seconds": round(seconds, 3),
-        "stages": stages,
+        "stages": [stage.to_json() for stage in stages],
         "cache_hits": sum(1 for r in results if r.cache_hit),
         "versions": _versions(plan),
         "python": platform.python_version(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from olivine.errors import ConfigError
+from olivine.stage import Stage
 from olivine.suggest import did_you_mean
 
 GOAL_TYPES = ("threshold", "min-improvement", "max-degradation", "percent-min-improvement",
@@ -88,18 +89,18 @@ def flat_values(metrics: dict[str, Any]) -> dict[str, float]:
     return flat
 
 
-def annotate(stage: dict[str, Any], baseline: dict[str, Any] | None, subs: list[SubMetric],
+def annotate(stage: Stage, baseline: Stage | None, subs: list[SubMetric],
              relative: bool = True) -> None:
     """Add ``baseline``, ``deltas``, ``goals`` and ``goals_met`` to an evaluated stage of run.json.
 
     ``relative=False`` is for the baseline itself: only threshold goals apply to it.
     """
-    values = flat_values(stage.get("metrics", {}))
+    values = flat_values(stage.metrics)
     if not values:
         return
-    base_values = flat_values(baseline.get("metrics", {})) if baseline else {}
-    stage["baseline"] = baseline["name"] if baseline else None
-    stage["deltas"] = {column: _delta(value, base_values[column]) for column, value in values.items()
+    base_values = flat_values(baseline.metrics) if baseline else {}
+    stage.baseline = baseline.name if baseline else None
+    stage.deltas = {column: _delta(value, base_values[column]) for column, value in values.items()
                        if column in base_values}
     checks = []
     for sub in subs:
@@ -111,18 +112,18 @@ def annotate(stage: dict[str, Any], baseline: dict[str, Any] | None, subs: list[
                        "actual": values[sub.column],
                        "holds": None if goal_target is None else holds(values[sub.column], goal_target,
                                                                         sub.higher_is_better)})
-    stage["goals"] = checks
-    stage["goals_met"] = all(c["holds"] for c in checks) if checks else None
+    stage.goals = checks
+    stage.goals_met = all(c["holds"] for c in checks) if checks else None
 
 
 def _delta(value: float, base: float) -> dict[str, float | None]:
     return {"delta": value - base, "percent": (value - base) / abs(base) * 100 if base else None}
 
 
-def annotate_stages(stages: list[dict[str, Any]], subs: list[SubMetric]) -> None:
+def annotate_stages(stages: list[Stage], subs: list[SubMetric]) -> None:
     """Deltas and goals for each evaluated stage against its baseline (input model, else previous)."""
-    evaluated = [s for s in stages if flat_values(s.get("metrics", {}))]
-    input_stage = next((s for s in evaluated if s["name"] == INPUT_STAGE), None)
+    evaluated = [s for s in stages if flat_values(s.metrics)]
+    input_stage = next((s for s in evaluated if s.name == INPUT_STAGE), None)
     previous = None
     for stage in evaluated:
         if stage is input_stage:

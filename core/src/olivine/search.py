@@ -18,6 +18,7 @@ from typing import Any
 
 from olivine.goals import SubMetric, annotate, flat_values, rank_key
 from olivine.search_space import with_values
+from olivine.stage import Stage
 
 log = logging.getLogger("olivine.search")
 
@@ -27,7 +28,7 @@ class ChainRun:
     """One run of the pass chain: per-pass results, its report stages and the final model."""
 
     results: list[Any]
-    stages: list[dict[str, Any]]
+    stages: list[Stage]
     model: Any
 
 
@@ -78,7 +79,7 @@ def dims_of(passes) -> list[Dim]:
 
 class Search:
     def __init__(self, passes, strategy, subs: list[SubMetric], run_chain: Callable[[list], ChainRun],
-                 baseline: dict[str, Any] | None):
+                 baseline: Stage | None):
         self.passes = passes
         self.strategy = strategy
         self.subs = subs
@@ -95,7 +96,7 @@ class Search:
         else:
             chosen = self._search(dims, {}, "joint")
         for candidate in self.candidates:
-            candidate.chain.stages[-1]["search_candidate"] = candidate.index
+            candidate.chain.stages[-1].search_candidate = candidate.index
         return SearchOutcome(chosen, self.candidates, self._record(dims, chosen))
 
     def _pass_by_pass(self, dims: list[Dim]) -> Candidate:
@@ -176,8 +177,8 @@ class Search:
         chain = self.run_chain(self.candidate_passes(params))
         final = chain.stages[-1]
         annotate(final, self.baseline or _previous_evaluated(chain.stages), self.subs)
-        candidate = Candidate(len(self.candidates), dict(params), chain, flat_values(final.get("metrics", {})),
-                              final.get("goals_met"), step)
+        candidate = Candidate(len(self.candidates), dict(params), chain, flat_values(final.metrics),
+                              final.goals_met, step)
         self.candidates.append(candidate)
         self._seen[key] = candidate
         return candidate
@@ -225,8 +226,8 @@ def _objective(candidate: Candidate, subs: list[SubMetric]) -> float:
     return value if candidate.acceptable() else value - 1e12  # goal misses rank below every goal hit
 
 
-def _previous_evaluated(stages: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((s for s in reversed(stages[:-1]) if flat_values(s.get("metrics", {}))), None)
+def _previous_evaluated(stages: list[Stage]) -> Stage | None:
+    return next((s for s in reversed(stages[:-1]) if flat_values(s.metrics)), None)
 
 
 def _digits(index: int, sizes: list[int]) -> list[int]:
@@ -245,7 +246,7 @@ def _candidate_record(candidate: Candidate, chosen: bool) -> dict[str, Any]:
     final = candidate.chain.stages[-1]
     return {
         "index": candidate.index, "step": candidate.step, "params": candidate.params, "chosen": chosen,
-        "metrics": final.get("metrics", {}), "deltas": final.get("deltas", {}), "goals": final.get("goals", []),
-        "goals_met": candidate.goals_met, "format": final.get("format"), "path": final.get("path"),
-        "cache_key": final.get("cache_key"), "cache_hits": sum(1 for r in candidate.chain.results if r.cache_hit),
+        "metrics": final.metrics, "deltas": final.deltas or {}, "goals": final.goals or [],
+        "goals_met": candidate.goals_met, "format": final.format, "path": final.path,
+        "cache_key": final.cache_key, "cache_hits": sum(1 for r in candidate.chain.results if r.cache_hit),
     }

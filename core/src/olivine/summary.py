@@ -7,6 +7,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from olivine.stage import Stage
+
 WIDTH = 100
 # Units of the built-in metrics' sub types (latency's timings are milliseconds; rates are per second).
 UNITS = {("latency", "tokens_per_second"): "tok/s", ("throughput", "tokens_per_second"): "tok/s",
@@ -15,20 +17,20 @@ BYTES = ("size-bytes", "size_on_disk-bytes")
 
 
 def summary_table(run: dict[str, Any]) -> str:
-    stages = run.get("stages", [])
-    columns = [c for c in _metric_columns(stages) if c not in BYTES]
-    formats = {c: _column_format([_flat_metrics(s.get("metrics", {})).get(c) for s in stages]) for c in columns}
-    with_goals = any(stage.get("goals") for stage in stages)
+    stages = [Stage.from_json(stage) for stage in run.get("stages", [])]
+    columns = [c for c in _metric_columns([s.metrics for s in stages]) if c not in BYTES]
+    formats = {c: _column_format([_flat_metrics(s.metrics).get(c) for s in stages]) for c in columns}
+    with_goals = any(stage.goals for stage in stages)
     head = ["stage", "pass", "model", "time", "cache"]
     tail = [*(["goals"] if with_goals else []), "size"]
     rows = []
     for stage in stages:
-        values = _flat_metrics(stage.get("metrics", {}))
+        values = _flat_metrics(stage.metrics)
         rows.append({
-            "stage": stage["name"], "pass": stage.get("type", "-"), "model": stage["format"],
-            "time": _seconds(stage["seconds"]) if "seconds" in stage else "-",
-            "cache": _cache_cell(stage), "goals": _goals_cell(stage),
-            "size": _human_size(next((values[b] for b in BYTES if b in values), stage.get("size_bytes", 0))),
+            "stage": stage.name, "pass": stage.type or "-", "model": stage.format,
+            "time": _seconds(stage.seconds) if stage.seconds is not None else "-",
+            "cache": _cache_cell(stage), "goals": _goals_cell(stage.goals),
+            "size": _human_size(next((values[b] for b in BYTES if b in values), stage.size_bytes)),
             **{c: formats[c](values.get(c)) for c in columns},
         })
     labels = {c: _label(c, columns) for c in columns} | dict.fromkeys(BYTES, "size")
@@ -102,16 +104,15 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds < 600 else f"{seconds / 60:.0f}m"
 
 
-def _cache_cell(stage: dict[str, Any]) -> str:
-    if "cache_hit" not in stage:
+def _cache_cell(stage: Stage) -> str:
+    if stage.cache_hit is None:
         return "-"
-    if stage.get("cache_hit"):
+    if stage.cache_hit:
         return "hit"
-    return "resumed" if (stage.get("report") or {}).get("resumed_from_step") else "run"
+    return "resumed" if (stage.report or {}).get("resumed_from_step") else "run"
 
 
-def _goals_cell(stage: dict[str, Any]) -> str:
-    goals = stage.get("goals") or []
+def _goals_cell(goals: list[dict[str, Any]] | None) -> str:
     if not goals:
         return "-"
     missed = sum(g["holds"] is False for g in goals)
@@ -120,14 +121,14 @@ def _goals_cell(stage: dict[str, Any]) -> str:
     return "?" if any(g["holds"] is None for g in goals) else "met"
 
 
-def _goal_lines(stages: list[dict[str, Any]], labels: dict[str, str]) -> list[str]:
+def _goal_lines(stages: list[Stage], labels: dict[str, str]) -> list[str]:
     """Each goal once: what it asks, and which stages meet it."""
     goals: dict[str, dict[str, Any]] = {}
     for stage in stages:
-        for goal in stage.get("goals") or []:
+        for goal in stage.goals or []:
             entry = goals.setdefault(goal["metric"], {**goal, "met": []})
             if goal["holds"]:
-                entry["met"].append(stage["name"])
+                entry["met"].append(stage.name)
     lines = []
     for column, goal in goals.items():
         sense = ">=" if goal["higher_is_better"] else "<="
@@ -137,20 +138,20 @@ def _goal_lines(stages: list[dict[str, Any]], labels: dict[str, str]) -> list[st
     return lines
 
 
-def _change_lines(stages: list[dict[str, Any]], formats: dict, labels: dict[str, str]) -> list[str]:
+def _change_lines(stages: list[Stage], formats: dict, labels: dict[str, str]) -> list[str]:
     """The last evaluated stage against its baseline, once."""
-    last = next((s for s in reversed(stages) if s.get("deltas")), None)
-    if last is None:
+    last = next((s for s in reversed(stages) if s.deltas), None)
+    if last is None or not last.deltas:
         return []
-    changes = [f"{labels[c]} {formats[c](d['delta'], '+')}" for c, d in last["deltas"].items() if c in formats]
+    changes = [f"{labels[c]} {formats[c](d['delta'], '+')}" for c, d in last.deltas.items() if c in formats]
     if not changes:
         return []
-    return textwrap.wrap(f"{last['name']} vs {last.get('baseline')}: " + ", ".join(changes), WIDTH,
+    return textwrap.wrap(f"{last.name} vs {last.baseline}: " + ", ".join(changes), WIDTH,
                          subsequent_indent="  ", break_on_hyphens=False)
 
 
-def _resume_lines(stages: list[dict[str, Any]]) -> list[str]:
-    return [f"{s['name']}: resumed from its checkpoint at step {s['report']['resumed_from_step']}"
+def _resume_lines(stages: list[Stage]) -> list[str]:
+    return [f"{s.name}: resumed from its checkpoint at step {(s.report or {})['resumed_from_step']}"
             for s in stages if _cache_cell(s) == "resumed"]
 
 
@@ -159,13 +160,13 @@ def _search_lines(search: dict[str, Any] | None) -> list[str]:
         return []
     candidates = search["candidates"]
     params = list(search["space"])
-    columns = _metric_columns(candidates)
+    columns = _metric_columns([x.get("metrics", {}) for x in candidates])
     formats = {c: _column_format([_flat_metrics(x.get("metrics", {})).get(c) for x in candidates]) for c in columns}
     rows = [["#", *params, *(_label(c, columns) for c in columns), "goals", "chosen"]]
     for candidate in candidates:
         values = _flat_metrics(candidate.get("metrics", {}))
         rows.append([str(candidate["index"]), *[_fmt(candidate["params"].get(p)) for p in params],
-                     *(formats[c](values.get(c)) for c in columns), _goals_cell(candidate),
+                     *(formats[c](values.get(c)) for c in columns), _goals_cell(candidate.get("goals")),
                      "*" if candidate["chosen"] else ""])
     verdicts = {True: "meets every goal", None: "no goals set",
                 False: "no candidate meets every goal; the output is the best-ranked one"}
@@ -175,10 +176,10 @@ def _search_lines(search: dict[str, Any] | None) -> list[str]:
     return [title, *_table(rows), ""]
 
 
-def _metric_columns(stages: list[dict[str, Any]]) -> list[str]:
+def _metric_columns(metrics: list[dict[str, Any]]) -> list[str]:
     names: list[str] = []
-    for stage in stages:
-        for name in _flat_metrics(stage.get("metrics", {})):
+    for values in metrics:
+        for name in _flat_metrics(values):
             if name not in names:
                 names.append(name)
     return names

@@ -88,3 +88,66 @@ def test_the_registered_runtime_refuses_an_execution_provider_before_any_work(tm
     assert ("systems.here.accelerators[0].execution_providers[0]: AlwaysJoy cannot run on DmlExecutionProvider"
             in result.stderr + result.stdout)
     assert "use CPUExecutionProvider" in result.stderr + result.stdout
+
+
+NEW_FORMAT_PLUGIN = '''
+import shutil
+
+from olivine import ModelRef, ModelRuntime, Pass, hookimpl
+
+
+class ToToy(Pass):
+    """Turns an hf folder into a "toy" model (a copy, for the test)."""
+
+    name = "ToToy"
+    accepts = ("hf",)
+    produces = "toy"
+
+    def run(self, model, ctx):
+        shutil.copytree(model.path, ctx.output_dir / "toy")
+        return ModelRef(format="toy", path=ctx.output_dir / "toy")
+
+
+class ToyRuntime(ModelRuntime):
+    """Answers "fear" to every prompt."""
+
+    name = "toy"
+
+    def encode(self, text):
+        return [ord(c) for c in text]
+
+    def decode(self, ids):
+        return "".join(chr(i) for i in ids)
+
+    def generate(self, prompts, max_new_tokens):
+        return [self.encode("fear") for _ in prompts]
+
+
+@hookimpl
+def register_passes(register):
+    register(ToToy)
+
+
+@hookimpl
+def register_runtimes(register):
+    register(ToyRuntime)
+'''
+
+
+def test_a_format_a_plugin_brings_is_evaluated_by_the_built_in_metric_types(tmp_path, fake_hf_model):
+    """No list of formats in core: accuracy runs whatever format an installed runtime loads."""
+    (tmp_path / "toy_format.py").write_text(NEW_FORMAT_PLUGIN)
+    env = {"PYTHONPATH": str(tmp_path), "OLIVINE_LOAD_PLUGINS": "", "OLIVINE_PLUGIN_MODULES": "toy_format"}
+    workflow = accuracy_workflow(tmp_path, fake_hf_model)
+    workflow["passes"] = {"toy": {"type": "ToToy"}}
+    workflow["engine"]["evaluate_input_model"] = False
+    write_workflow(tmp_path, workflow)
+
+    result = olivine_cli("run", "--config", "workflow.json", "--no-progress", cwd=tmp_path, env=env)
+    listed = olivine_cli("evaluators", "--json", env=env)
+
+    assert result.returncode == 0, result.stderr
+    [stage] = json.loads((tmp_path / "out" / "run.json").read_text())["stages"]
+    assert stage["format"] == "toy" and stage["metrics"]["acc"]["accuracy_score"] == 0.25
+    accuracy = next(row for row in json.loads(listed.stdout) if row["name"] == "accuracy")
+    assert accuracy["accepts"] == ["toy"]

@@ -24,7 +24,7 @@ def evaluate_model(model: ModelRef, metrics: list[PlannedMetric], target: System
     results: dict[str, dict[str, Any]] = {}
     model_key = cache.model_key(model)
     for planned in metrics:
-        if model.format not in planned.evaluator.accepts:
+        if not planned.evaluator.accepts_format(model.format):
             log.info("%s: skipped on %s model", planned.config.name, model.format)
             continue
         results[planned.config.name] = _evaluate_one(model, model_key, planned, target, cache, data_configs,

@@ -53,6 +53,11 @@ class Evaluator(Component[ConfigT]):
     def __init__(self, config: ConfigT | None = None):
         self.config = self._default_config(config)
 
+    @classmethod
+    def accepts_format(cls, model_format: str) -> bool:
+        """Whether this metric type evaluates ``model_format`` models (default: ``accepts`` lists it)."""
+        return model_format in cls.accepts
+
     def validate(self, ctx: ValidationContext) -> None:
         """Check the metric's options before any work."""
 

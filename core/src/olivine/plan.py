@@ -146,7 +146,7 @@ def _evaluated_formats(loaded: LoadedWorkflow, fmt: str, passes: list[PlannedPas
     stages = [(fmt, metrics)] if metrics and loaded.config.engine.evaluate_input_model else []
     for item in passes:
         stages.append((item.output_format, item.metrics or (metrics if item is passes[-1] else [])))
-    return tuple(sorted({f for f, planned in stages for m in planned if f in m.evaluator.accepts}))
+    return tuple(sorted({f for f, planned in stages for m in planned if m.evaluator.accepts_format(f)}))
 
 
 def _systems(loaded: LoadedWorkflow, plugins: Plugins, errors: _Collector) -> dict[str, System]:

@@ -17,7 +17,9 @@ def _registry_rows(kind: str) -> list[dict]:
         entry = registry.entry(name)
         row = {"name": name, "description": entry.cls.description(), "plugin": entry.plugin,
                "distribution": entry.distribution, "version": entry.version}
-        if hasattr(entry.cls, "accepts") and kind != "systems":
+        if kind == "evaluators":
+            row["accepts"] = evaluated_formats(entry.cls)
+        elif hasattr(entry.cls, "accepts") and kind != "systems":
             row["accepts"] = list(entry.cls.accepts)
         if hasattr(entry.cls, "produces") and kind == "passes":
             row["produces"] = entry.cls.produces
@@ -74,6 +76,8 @@ def _show(kind: str, singular: str, name: str) -> None:
                              "distribution": entry.distribution, "version": entry.version}
     if kind == "passes":
         shown.update({"accepts": list(cls.accepts), "produces": cls.produces})
+    elif kind == "evaluators":
+        shown["accepts"] = evaluated_formats(cls)
     elif hasattr(cls, "accepts"):
         shown["accepts"] = list(cls.accepts)
     shown["config_schema"] = cls.config_schema()
@@ -122,3 +126,11 @@ def plugins_cmd(as_json: bool) -> None:
             click.echo(line)
     for conflict in plugins.conflicts():
         click.echo(f"conflict: {conflict}", err=True)
+
+
+def evaluated_formats(evaluator: Any) -> list[str]:
+    """The formats a metric type evaluates here: its own list, or those installed runtimes load."""
+    from olivine.plugins import get_plugins
+
+    known = dict.fromkeys([*evaluator.accepts, *get_plugins().runtimes.names()])
+    return [fmt for fmt in known if evaluator.accepts_format(fmt)]

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from olivine.builtin.evaluators.common import BuiltinEvaluator, RuntimeOptions, data_config, only, requested
+from olivine.builtin.evaluators.common import RuntimeEvaluator, RuntimeOptions, data_config, only, requested
 from olivine.errors import ConfigError
 from olivine.evaluators import EvalContext
 from olivine.models import ModelRef
@@ -16,11 +16,10 @@ from olivine.passes import ValidationContext
 MISMATCHES_REPORTED = 3
 
 
-class Accuracy(BuiltinEvaluator):
+class Accuracy(RuntimeEvaluator):
     """Share of prompts whose greedy generation matches the label (hf, hf+adapter, onnx-genai)."""
 
     name = "accuracy"
-    accepts = ("hf", "hf+adapter", "onnx-genai")
     sub_types = ("accuracy_score",)
     higher_is_better = {"accuracy_score": True}
     needs_data = True

@@ -29,6 +29,16 @@ class BuiltinEvaluator(Evaluator):
 
     needs_data: ClassVar[bool] = False
 
+
+class RuntimeEvaluator(BuiltinEvaluator):
+    """A metric type that runs the model: any format an installed plugin registers a runtime for."""
+
+    @classmethod
+    def accepts_format(cls, model_format: str) -> bool:
+        from olivine.plugins import get_plugins
+
+        return model_format in get_plugins().runtimes
+
     def validate_metric(self, metric: Any, ctx: ValidationContext) -> None:
         """Checks that need the metric entry itself (its data config), run at plan time."""
         if not self.needs_data:

@@ -6,7 +6,7 @@ import statistics
 
 from pydantic import Field
 
-from olivine.builtin.evaluators.common import BuiltinEvaluator, RuntimeOptions, only, requested
+from olivine.builtin.evaluators.common import RuntimeEvaluator, RuntimeOptions, only, requested
 from olivine.evaluators import EvalContext
 from olivine.models import ModelRef
 
@@ -14,11 +14,10 @@ DEFAULT_PROMPT = "Write a short story about a lighthouse keeper who finds a mess
 PERCENTILES = {"p50": 50, "p75": 75, "p90": 90, "p95": 95, "p99": 99}
 
 
-class Latency(BuiltinEvaluator):
+class Latency(RuntimeEvaluator):
     """Milliseconds per generation (avg, percentiles), time to first token and decode tokens/s (hf, onnx-genai)."""
 
     name = "latency"
-    accepts = ("hf", "hf+adapter", "onnx-genai")
     sub_types = ("avg", "min", "max", *PERCENTILES, "ttft", "tokens_per_second")
     higher_is_better = {**{name: False for name in ("avg", "min", "max", *PERCENTILES, "ttft")},
                         "tokens_per_second": True}

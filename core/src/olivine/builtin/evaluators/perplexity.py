@@ -6,16 +6,15 @@ import math
 
 from pydantic import Field
 
-from olivine.builtin.evaluators.common import BuiltinEvaluator, RuntimeOptions, data_config, only, requested
+from olivine.builtin.evaluators.common import RuntimeEvaluator, RuntimeOptions, data_config, only, requested
 from olivine.evaluators import EvalContext
 from olivine.models import ModelRef
 
 
-class Perplexity(BuiltinEvaluator):
+class Perplexity(RuntimeEvaluator):
     """Eval loss and perplexity over the labelled tokens of a data config (hf, hf+adapter, onnx-genai)."""
 
     name = "perplexity"
-    accepts = ("hf", "hf+adapter", "onnx-genai")
     sub_types = ("perplexity", "loss")
     higher_is_better = {"perplexity": False, "loss": False}
     needs_data = True

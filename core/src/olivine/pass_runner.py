@@ -85,8 +85,9 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
     report: dict[str, Any] = {"dry_run": True, "host": item.host.key}
     try:
         if item.host.supports_dry_run:
+            # checkpoint_dir: where a real run would keep its checkpoints (a remote system names its own by it)
             ctx = _context(item, work, cache, data_configs, workflow_dir, show_progress=False,
-                           dry_run=dry_run / item.key)
+                           dry_run=dry_run / item.key, checkpoint_dir=cache.checkpoint_dir(key))
             item.host.run_pass(item.instance, model, ctx)
             report["described_in"] = str(dry_run / item.key)
         else:

@@ -83,6 +83,14 @@ def has_prefix(container, prefix: str) -> bool:
     return next(iter(container.list_blobs(name_starts_with=prefix.strip("/") + "/")), None) is not None
 
 
+def delete_prefix(container, prefix: str) -> int:
+    """Delete every blob under ``prefix/``; returns how many."""
+    names = [b.name for b in container.list_blobs(name_starts_with=prefix.strip("/") + "/")]
+    for name in names:
+        container.delete_blob(name)
+    return len(names)
+
+
 def read_json(container, name: str) -> dict[str, Any] | None:
     from azure.core.exceptions import ResourceNotFoundError
 

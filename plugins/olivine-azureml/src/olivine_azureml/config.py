@@ -136,6 +136,10 @@ class AzureMLConfig(SystemConfig):
                                   "environment (a fork, a git URL)")
     requirements_file: str | None = Field(
         default=None, description="pip requirements file whose lines are added to the environment")
+    max_retries: int = Field(
+        default=0, ge=0, le=20,
+        description="resubmit a pass job that ended before the pass did (a preempted low-priority node, a lost "
+                    "node), up to this many times; it resumes from the pass's last checkpoint")
     environment_variables: dict[str, str] = Field(
         default_factory=dict, description="set in every job and visible in the studio: never a secret")
 

@@ -34,6 +34,12 @@ def write_dry_run(draft: JobDraft, build_job, datastore: str, folder: Path, note
                         "moves": "the job writes it there; the next AzureML job reads it where it is; it is "
                                  "downloaded into the cache (the final model is published from there)"},
              "notes": notes or []}
+    if draft.checkpoint_path():
+        moves["checkpoints"] = {
+            "to": datastore_uri(datastore, draft.checkpoint_path()),
+            "moves": "the pass's checkpoints, written there while it trains; a resubmitted job of this pass (a "
+                     "retry, or the next olivine run) mounts them and resumes from the last intact one; deleted "
+                     "once the pass finishes"}
     (folder / "moves.json").write_text(json.dumps(moves, indent=2))
     for item in moves["inputs"]:
         log.info("%s: input %s from %s: %s", draft.label, item["input"], item["from"], item["moves"])

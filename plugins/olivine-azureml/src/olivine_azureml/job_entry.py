@@ -2,7 +2,11 @@
 
 It binds the spec's ``${{inputs.NAME}}`` / ``${{outputs.output}}`` placeholders to the folders the job
 has mounted, writes the bound spec into the output folder and runs ``olivine run-pass --spec`` on it;
-``result.json`` lands beside it and comes back to the client. With ``OLIVINE_HF_TOKEN_KEYVAULT`` set,
+``result.json`` lands beside it and comes back to the client. With ``--checkpoints`` the pass's checkpoint
+folder is that mounted output (a datastore path keyed by the pass's cache key), so a preempted job leaves its
+checkpoints behind; ``--resume-from`` (the same path, mounted read-only when an earlier attempt left some)
+fills that folder first when the output mount does not show them, and the pass resumes from the newest intact
+one. With ``OLIVINE_HF_TOKEN_KEYVAULT`` set,
 the Hugging Face token is read from that Key Vault with the compute's identity and given to
 ``olivine run-pass`` as ``HF_TOKEN``; it is never printed nor written anywhere.
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +41,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="a mounted input")
     parser.add_argument("--model-input", action="append", default=[], metavar="NAME",
                         help="an input mounted from a registry or workspace model: find its Hugging Face folder")
+    parser.add_argument("--checkpoints", type=Path, help="the pass's checkpoint folder (a mounted output)")
+    parser.add_argument("--resume-from", type=Path, help="checkpoints an earlier attempt left (a mounted input)")
     return parser.parse_args(argv)
+
+
+def restore_checkpoints(source: Path, target: Path) -> list[str]:
+    """Copy the finished checkpoints (``step-*``) of an earlier attempt that ``target`` does not show; returns
+    their names. Intact or not is the pass's to judge (it verifies each checkpoint's hashes on resume)."""
+    copied = []
+    for folder in sorted(source.glob("step-*")) if source.is_dir() else []:
+        if folder.is_dir() and (folder / "state.json").is_file() and not (target / folder.name).exists():
+            shutil.copytree(folder, target / folder.name)
+            copied.append(folder.name)
+    return copied
 
 
 def model_folder(mount: Path, scratch: Path) -> Path:
@@ -92,8 +110,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     args.output.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="olivine-checkpoints-") as checkpoints:
-        mapping = bindings(args, Path(checkpoints))
+    with tempfile.TemporaryDirectory(prefix="olivine-checkpoints-") as scratch:
+        checkpoints = args.checkpoints.resolve() if args.checkpoints else Path(scratch)
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        if args.resume_from:
+            restored = restore_checkpoints(args.resume_from, checkpoints)
+            print(f"olivine_job.py: checkpoints of an earlier attempt: {', '.join(restored) or 'already in place'}",
+                  flush=True)
+        mapping = bindings(args, checkpoints)
         for name in args.model_input:
             token = input_token(name)
             mapping[token] = str(model_folder(Path(mapping[token]), Path(tempfile.mkdtemp(prefix=f"olivine-{name}-"))))

@@ -2,7 +2,9 @@
 
 Local paths in the spec become job inputs (the model, its base model, data files, any other existing
 file the pass config names) and are replaced by ``${{inputs.NAME}}`` placeholders; the output folder
-becomes ``${{outputs.output}}/out``. ``olivine_job.py`` binds the placeholders inside the job.
+becomes ``${{outputs.output}}/out``. A pass's checkpoint folder becomes a second output at a datastore path
+keyed by the pass's cache key (``olivine/checkpoints/<key>/``): a resubmitted job of the same pass finds them
+there and resumes. ``olivine_job.py`` binds the placeholders inside the job.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from olivine import rebase_spec
 from olivine_azureml import job_entry
 from olivine_azureml.config import AzureMLConfig
 from olivine_azureml.remote import MODEL
-from olivine_azureml.uploads import JOBS_ROOT, Upload, datastore_uri
+from olivine_azureml.uploads import CHECKPOINTS_ROOT, JOBS_ROOT, Upload, datastore_uri
 
 OUT_SUBDIR = "out"
 ENTRY_SCRIPT = "olivine_job.py"
 OUTPUT_NAME = "output"
+CHECKPOINTS_NAME = "checkpoints"  # the output the pass's checkpoints go to
+RESUME_NAME = "resume"  # an input: the same path, mounted when an earlier attempt left checkpoints there
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 PATH_KEYS_OF_DATA = ("user_script", "script_dir")
 
 
@@ -42,6 +47,9 @@ class JobDraft:
     tags: dict[str, str] = field(default_factory=dict)
     name: str = ""
     where: str = ""  # how errors name the step: "passes.lora", "metric accuracy"
+    checkpoint_key: str | None = None  # the pass's cache key; None for an evaluation
+    resume: bool = False  # an earlier attempt left checkpoints: mount them as an input too
+    attempt: int = 0  # resubmissions so far (max_retries)
 
     @property
     def command(self) -> str:
@@ -49,6 +57,10 @@ class JobDraft:
         args += [f"--input {u.name}={job_entry.input_token(u.name)}" for u in self.uploads]
         # A model mounted from a registry or the workspace: its Hugging Face folder is found inside the job.
         args += [f"--model-input {u.name}" for u in self.uploads if u.remote and u.remote["type"] == MODEL]
+        if self.checkpoint_key:
+            args.append(f"--checkpoints ${{{{outputs.{CHECKPOINTS_NAME}}}}}")
+        if self.checkpoint_key and self.resume:
+            args.append(f"--resume-from {job_entry.input_token(RESUME_NAME)}")
         return " ".join(args)
 
     @property
@@ -57,6 +69,10 @@ class JobDraft:
 
     def output_path(self) -> str:
         return f"{JOBS_ROOT}/{self.name}/"
+
+    def checkpoint_path(self) -> str | None:
+        """The same datastore folder for every attempt at this pass (same input, config and plugin version)."""
+        return f"{CHECKPOINTS_ROOT}/{self.checkpoint_key}/" if self.checkpoint_key else None
 
     def write_code(self, folder: Path) -> Path:
         """The job's code snapshot: the placeholder spec and the entry script."""
@@ -92,7 +108,9 @@ def draft(spec: dict[str, Any], label: str, output_dir: Path, digest, unique: bo
     if spec.get("checkpoint_dir"):
         mapping[spec["checkpoint_dir"]] = job_entry.CHECKPOINT_TOKEN
     tokenized = rebase_spec(spec, dict(sorted(mapping.items(), key=lambda item: -len(item[0]))))
-    result = JobDraft(label, tokenized, uploads, local_paths, where=where or label)
+    key = Path(spec["checkpoint_dir"]).name if spec.get("checkpoint_dir") else None
+    result = JobDraft(label, tokenized, uploads, local_paths, where=where or label,
+                      checkpoint_key=key if key and _SAFE_KEY.match(key) else None)
     result.name = job_name(label, tokenized, uploads, unique)
     return result
 
@@ -115,12 +133,20 @@ def command_job(draft_: JobDraft, config: AzureMLConfig, environment, input_path
               for u in draft_.uploads}
     outputs = {OUTPUT_NAME: Output(type="uri_folder", path=datastore_uri(store, draft_.output_path()),
                                    mode="rw_mount")}
+    checkpoints = draft_.checkpoint_path()
+    tags = {**config.tags, **draft_.tags}
+    if checkpoints:
+        outputs[CHECKPOINTS_NAME] = Output(type="uri_folder", path=datastore_uri(store, checkpoints), mode="rw_mount")
+        if draft_.resume:
+            inputs[RESUME_NAME] = Input(type="uri_folder", mode="ro_mount", path=datastore_uri(store, checkpoints))
+        tags.update({"olivine.checkpoints": checkpoints, "olivine.attempt": str(draft_.attempt),
+                     "olivine.max_retries": str(config.max_retries)})
     res = config.resources
     return command(
         name=draft_.name, display_name=f"olivine {draft_.label}", experiment_name=config.experiment_name,
         command=draft_.command, code=str(code), environment=environment,
         environment_variables={**config.environment_variables, **draft_.env_vars}, compute=config.aml_compute,
-        inputs=inputs, outputs=outputs, tags={**config.tags, **draft_.tags},
+        inputs=inputs, outputs=outputs, tags=tags,
         instance_count=(res.instance_count if res and res.instance_count else config.instance_count),
         instance_type=res.instance_type if res else None, shm_size=res.shm_size if res else None,
         docker_args=res.docker_args if res else None,

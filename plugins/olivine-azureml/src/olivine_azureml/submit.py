@@ -1,7 +1,9 @@
 """Run one drafted job: resolve its inputs, submit, stream logs until it ends, fetch its output.
 
 Ctrl-C cancels the job; transient service errors are retried; a failed job raises PassError with
-the job's error (the pass's own message when ``result.json`` came back) and the studio URL.
+the job's error (the pass's own message when ``result.json`` came back) and the studio URL. A pass job
+that ended before the pass did (no ``result.json``: a preempted or lost node) is resubmitted up to
+``max_retries`` times; it mounts the checkpoints the earlier attempt left under the pass's cache key.
 """
 
 from __future__ import annotations
@@ -19,31 +21,65 @@ from olivine_azureml import blobs, uploads
 from olivine_azureml.jobspec import OUT_SUBDIR, JobDraft
 
 TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding", "Paused")
+RESUBMITTED = ("Failed", "NotResponding")  # a job cancelled by someone stays cancelled
 POLL_S = 30.0
 CANCEL_WAIT_S = 120
 log = logging.getLogger("olivine.azureml")
 
 
 def run_job(workspace, draft: JobDraft, build_job, datastore: str, output_dir: Path,
-            memo: dict[str, Any] | None = None) -> dict[str, Any]:
+            memo: dict[str, Any] | None = None, max_retries: int = 0) -> dict[str, Any]:
     """``build_job(input_paths, code_dir)`` makes the azure-ai-ml job; returns ``result.json`` with local paths."""
     container = workspace.container(datastore)
     paths = {u.name: workspace.retry(lambda u=u: uploads.resolve(container, u), f"upload {u.name}")
              for u in draft.local_uploads}  # models and data read in place are not uploaded
+    first_name = draft.name
+    while True:
+        name, url, status, job_error = _submit_and_watch(workspace, container, draft, build_job, paths)
+        result, bound = _fetch_output(workspace, container, draft, output_dir)
+        if result is None and status in RESUBMITTED and draft.checkpoint_key and draft.attempt < max_retries:
+            draft.attempt += 1
+            draft.name = f"{first_name}-retry{draft.attempt}"
+            log.warning("%s: AzureML job %s ended (%s) before the pass finished; resubmitting (retry %d of %d), "
+                        "it resumes from its last checkpoint", draft.where, name, status.lower(), draft.attempt,
+                        max_retries)
+            continue
+        break
+    if status != "Completed" or result is None or "error" in result:
+        error = (result or {}).get("error") or job_error or ("it wrote no result.json" if result is None else None)
+        raise PassError(_failure(draft.where, name, status, error, url))
+    _drop_checkpoints(workspace, container, draft)
+    result = _local_paths(result, draft, bound)
+    _remember_outputs(container, result, draft, output_dir, memo)
+    result.setdefault("report", {})["azureml_job"] = {"name": name, "url": url}
+    return result
+
+
+def _submit_and_watch(workspace, container, draft: JobDraft, build_job, paths: dict[str, str]):
+    """One attempt: mount the checkpoints an earlier attempt left, submit, stream until the job ends."""
+    checkpoints = draft.checkpoint_path()
+    if checkpoints:
+        draft.resume = workspace.retry(lambda: blobs.has_prefix(container, checkpoints), "look for checkpoints")
+        if draft.resume:
+            log.info("%s: checkpoints of an earlier attempt at %s: the job resumes from the last intact one",
+                     draft.label, checkpoints)
     with tempfile.TemporaryDirectory(prefix="olivine-aml-code-") as code:
         job = build_job(paths, draft.write_code(Path(code)))
         submitted = workspace.retry(lambda: workspace.ml_client.jobs.create_or_update(job), "submit job")
     name, url = submitted.name, studio_url(submitted)
     log.info("%s: AzureML job %s submitted; logs: %s", draft.label, name, url)
     status, job_error = watch(workspace, name, url)
-    result, bound = _fetch_output(workspace, container, draft, output_dir)
-    if status != "Completed" or result is None or "error" in result:
-        error = (result or {}).get("error") or job_error or ("it wrote no result.json" if result is None else None)
-        raise PassError(_failure(draft.where, name, status, error, url))
-    result = _local_paths(result, draft, bound)
-    _remember_outputs(container, result, draft, output_dir, memo)
-    result.setdefault("report", {})["azureml_job"] = {"name": name, "url": url}
-    return result
+    return name, url, status, job_error
+
+
+def _drop_checkpoints(workspace, container, draft: JobDraft) -> None:
+    """The pass finished: its checkpoints are of no more use (as in the local cache)."""
+    checkpoints = draft.checkpoint_path()
+    if checkpoints:
+        try:
+            workspace.retry(lambda: blobs.delete_prefix(container, checkpoints), "delete checkpoints")
+        except Exception as exc:  # storage left behind is not worth failing a finished pass for
+            log.warning("%s: could not delete the checkpoints at %s: %s", draft.label, checkpoints, exc)
 
 
 def watch(workspace, name: str, url: str | None) -> tuple[str, str | None]:

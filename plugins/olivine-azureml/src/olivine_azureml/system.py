@@ -164,7 +164,8 @@ class AzureML(System[AzureMLConfig]):
             return None
         from olivine_azureml.submit import run_job
 
-        return run_job(self._connect(workflow_dir), draft, build, self.config.datastores, output_dir, self._memo)
+        return run_job(self._connect(workflow_dir), draft, build, self.config.datastores, output_dir, self._memo,
+                       max_retries=self.config.max_retries)
 
     def _reuse_hashes(self, cache_dir: Path | None) -> None:
         """File digests the engine already computed (same format, keyed by path, size and mtime): read-only."""

@@ -4,6 +4,7 @@ Datastore layout (under the system's datastore, ``workspaceblobstore`` by defaul
 
     olivine/uploads/<digest>/...   uploaded inputs
     olivine/jobs/<job name>/       a job's output (spec.json, result.json, out/)
+    olivine/checkpoints/<key>/     a pass's training checkpoints, keyed by its cache key (deleted once it finishes)
     olivine/index/<digest>.json    where content with that digest already is (an upload or a job output)
 """
 
@@ -18,6 +19,7 @@ from olivine_azureml import blobs
 
 UPLOAD_ROOT = "olivine/uploads"
 JOBS_ROOT = "olivine/jobs"
+CHECKPOINTS_ROOT = "olivine/checkpoints"
 INDEX_ROOT = "olivine/index"
 log = logging.getLogger("olivine.azureml")
 

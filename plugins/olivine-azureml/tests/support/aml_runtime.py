@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ class JobRun:
     returncode: int
     log: str
     outputs: dict[str, Path]
+    preempted: bool = False
 
 
 def as_command_job(job):
@@ -33,8 +36,12 @@ def as_command_job(job):
 
 
 def run_command_job(job, node_dir: Path, mount_input: Callable[[str, str, Path], Path],
-                    extra_env: dict[str, str] | None = None, timeout: int = 300) -> JobRun:
-    """``mount_input(uri, type, folder)`` makes an input available locally and returns its path."""
+                    extra_env: dict[str, str] | None = None, timeout: int = 300,
+                    preempt_when: Callable[[dict[str, Path]], bool] | None = None) -> JobRun:
+    """``mount_input(uri, type, folder)`` makes an input available locally and returns its path.
+
+    ``preempt_when(outputs)``: checked while the command runs; once true the node is lost (SIGKILL of the
+    whole command, as when a low-priority VM is taken back), and what the outputs hold so far stays."""
     job = as_command_job(job)
     node_dir.mkdir(parents=True, exist_ok=True)
     workdir = node_dir / "code"
@@ -50,9 +57,31 @@ def run_command_job(job, node_dir: Path, mount_input: Callable[[str, str, Path],
 
     command = _BINDING.sub(bind, job.command)
     bash = shutil.which("bash") or "/bin/bash"
-    completed = subprocess.run([bash, "-c", command], cwd=workdir, env=job_env(job, extra_env), timeout=timeout,
-                               capture_output=True, text=True)
-    return JobRun(completed.returncode, completed.stdout + completed.stderr, outputs)
+    if preempt_when is None:
+        completed = subprocess.run([bash, "-c", command], cwd=workdir, env=job_env(job, extra_env), timeout=timeout,
+                                   capture_output=True, text=True)
+        return JobRun(completed.returncode, completed.stdout + completed.stderr, outputs)
+    return _run_until_preempted([bash, "-c", command], workdir, job_env(job, extra_env), timeout, outputs,
+                                preempt_when)
+
+
+def _run_until_preempted(argv, workdir: Path, env, timeout: int, outputs: dict[str, Path], preempt_when) -> JobRun:
+    log = workdir.parent / "job.log"
+    with open(log, "w") as sink:  # a file, not a pipe: a killed job's output must not block it
+        process = subprocess.Popen(argv, cwd=workdir, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # its own group: bash, olivine_job.py, run-pass
+        deadline = time.monotonic() + timeout
+        preempted = False
+        while process.poll() is None and time.monotonic() < deadline:
+            if preempt_when(outputs):
+                os.killpg(process.pid, signal.SIGKILL)
+                preempted = True
+                break
+            time.sleep(0.02)
+        if process.poll() is None and not preempted:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+    return JobRun(process.returncode, log.read_text(), outputs, preempted)
 
 
 def job_env(job, extra: dict[str, str] | None) -> dict[str, str]:

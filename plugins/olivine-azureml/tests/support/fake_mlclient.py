@@ -82,6 +82,8 @@ class FakeJobs:
         self.submitted: dict[str, SubmittedJob] = {}
         self.cancelled: list[str] = []
         self.interrupt_stream = False
+        # Jobs to lose to preemption (the next N with a checkpoints output), each once a checkpoint is written.
+        self.preempt = 0
         self._counter = itertools.count(1)
 
     def create_or_update(self, job, **kwargs):
@@ -125,14 +127,21 @@ class FakeJobs:
 
     def _run(self, record: SubmittedJob) -> None:
         record.run_dir = Path(tempfile.mkdtemp(prefix=f"fake-aml-{record.name}-", dir=self.client.node_root))
-        run = run_command_job(record.job, record.run_dir, self.client.mount_input, self.client.node_env)
         command_job = as_command_job(record.job)
-        for name, folder in run.outputs.items():
+        preempt = None
+        if self.preempt and "checkpoints" in command_job.outputs:
+            self.preempt -= 1
+            preempt = _checkpoint_written
+        run = run_command_job(record.job, record.run_dir, self.client.mount_input, self.client.node_env,
+                              preempt_when=preempt)
+        for name, folder in run.outputs.items():  # rw_mount: what was written is on the datastore, killed or not
             _, path = _datastore_path(command_job.outputs[name].path)
             blobs.upload_tree(self.client.azurite.container_client(), folder, path)
         record.log = run.log
         record.status = "Completed" if run.returncode == 0 else "Failed"
-        if run.returncode != 0:
+        if run.preempted:
+            record.error = "The job was preempted: its low-priority node was reclaimed."
+        elif run.returncode != 0:
             record.error = f"Execution failed. User process 'bash' exited with status code {run.returncode}."
 
 
@@ -221,6 +230,10 @@ class FakeMLClient:
             return blobs.download_blob(container, path, folder / Path(path).name)
         blobs.download_prefix(container, path, folder)
         return folder
+
+
+def _checkpoint_written(outputs: dict[str, Path]) -> bool:
+    return any(outputs["checkpoints"].glob("step-*/state.json"))
 
 
 def _datastore_path(uri: str) -> tuple[str, str]:

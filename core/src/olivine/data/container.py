@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 from olivine.config.schema import DataConfig
+from olivine.data import encoding
 from olivine.data.json_rows import read_json_rows
 from olivine.data.options import LoadOptions, PreProcessOptions
 from olivine.errors import ConfigError
@@ -36,23 +37,39 @@ class HuggingfaceContainer:
                 kwargs[key] = value
         try:
             dataset = datasets.load_dataset(self.load.builder(), **kwargs)
-        except (ValueError, FileNotFoundError, KeyError) as exc:
-            if self.load.is_hub() and not isinstance(exc, ValueError | KeyError):
-                raise self._hub_error(exc) from None
-            raise ConfigError(f"data config {self.name!r}", f"cannot load its data: {exc}") from exc
-        except Exception as exc:  # hub datasets: gated, missing, unreachable -> one line
-            if not self.load.is_hub():
-                raise
-            raise self._hub_error(exc) from None
+        except Exception as exc:
+            self._raise_if_not_utf8()
+            self._load_error(exc)
         if self.load.col_filters:
             dataset = dataset.filter(self._selected)
         if len(dataset) == 0:
             raise self._no_rows()
         return dataset
 
+    def _load_error(self, exc: Exception) -> NoReturn:
+        if isinstance(exc, (ValueError, FileNotFoundError, KeyError)):
+            if self.load.is_hub() and not isinstance(exc, ValueError | KeyError):
+                raise self._hub_error(exc) from None
+            raise ConfigError(f"data config {self.name!r}", f"cannot load its data: {exc}") from exc
+        if not self.load.is_hub():
+            raise exc
+        raise self._hub_error(exc) from None  # hub datasets: gated, missing, unreachable -> one line
+
+    def _raise_if_not_utf8(self) -> None:
+        """A decode failure names no file: find the local data file that is not UTF-8 and name it."""
+        if self.load.is_hub() or self.load.builder() not in encoding.TEXT_BUILDERS:
+            return
+        found = encoding.non_utf8_file(self.load.data_files, limit=None)
+        if found is not None:
+            raise ConfigError(f"data config {self.name!r}", encoding.message(*found), encoding.HINT) from None
+
     def records(self) -> list[dict[str, Any]]:
         """The selected rows as dicts; plain local JSON is read without importing ``datasets``."""
-        rows = read_json_rows(self.load)
+        try:
+            rows = read_json_rows(self.load)
+        except UnicodeDecodeError:
+            self._raise_if_not_utf8()
+            raise
         if rows is None:
             return self.rows().to_list()
         rows = [row for row in rows if self._selected(row)]

@@ -113,6 +113,11 @@ class PreProcessOptions(StrictConfig):
             self.completion_col)
 
 
+def seq_key_of(raw: dict[str, Any]) -> str:
+    """The spelling of max_seq_len the user wrote (Olive's older source_max_len is accepted too)."""
+    return "source_max_len" if "source_max_len" in raw else "max_seq_len"
+
+
 def _col_template(col: str | None) -> str | None:
     return "{" + col + "}" if col is not None else None
 

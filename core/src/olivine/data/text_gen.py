@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from olivine.data import memory
 from olivine.data.container import container_for
-from olivine.data.options import PreProcessOptions, render
+from olivine.data.options import PreProcessOptions, render, seq_key_of
 from olivine.data.split import split_indices
 from olivine.errors import ConfigError
 
@@ -22,8 +23,9 @@ def training_examples(data_config, tokenizer, eval_dataset_size: float | int | N
     """(train, eval) examples of a data config; eval rows are split off before tokenization, seeded."""
     container = container_for(data_config)
     rows = container.records()
-    train_idx, eval_idx = split_indices(len(rows), eval_dataset_size, seed)
     pre = container.pre
+    _check_memory(rows, pre, container.name, seq_key_of(container.config.pre_process_data_config))
+    train_idx, eval_idx = split_indices(len(rows), eval_dataset_size, seed)
     train = _examples([rows[i] for i in train_idx], pre, tokenizer, container.name)
     evaluation = _examples([rows[i] for i in eval_idx], pre, tokenizer, container.name) if eval_idx else []
     if pre.max_samples is not None:
@@ -32,6 +34,15 @@ def training_examples(data_config, tokenizer, eval_dataset_size: float | int | N
         raise ConfigError(f"data config {container.name!r}", "pre-processing produced no training examples",
                           "lower max_seq_len or set drop_short_sequences to false")
     return train, evaluation
+
+
+def _check_memory(rows: list[dict[str, Any]], pre: PreProcessOptions, name: str, key: str) -> None:
+    """Before tokenizing, on the machine that tokenizes: the token lists' estimate against its memory."""
+    text_bytes = sum(len(str(value).encode()) for row in rows for value in row.values() if value is not None)
+    over = memory.too_big(memory.estimate_bytes(pre, len(rows), text_bytes))
+    if over is not None:
+        raise ConfigError(f"data config {name!r}: pre_process_data_config.{key}",
+                          memory.describe(pre, len(rows), *over), memory.HINT)
 
 
 def _examples(rows: list[dict[str, Any]], pre: PreProcessOptions, tokenizer, name: str) -> list[dict]:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from olivine.config.schema import DataConfig
+from olivine.data import encoding, memory
 from olivine.data.options import (
     LOCAL_BUILDERS,
     SPELLINGS,
@@ -16,6 +17,7 @@ from olivine.data.options import (
     LoadOptions,
     PreProcessOptions,
     placeholders,
+    seq_key_of,
 )
 from olivine.data.peek import peek, sliced_count, split_parts
 from olivine.errors import ConfigError
@@ -42,7 +44,7 @@ def validate_data_config(data: DataConfig, path: str, workflow_dir: Path) -> lis
         return errors
     errors.extend(_load_errors(load, load_path, workflow_dir))
     if not any(e.path.startswith(load_path) for e in errors) and not load.is_hub(workflow_dir):
-        errors.extend(_content_errors(load, pre, path, workflow_dir))
+        errors.extend(_content_errors(load, pre, path, workflow_dir, seq_key_of(data.pre_process_data_config)))
     return errors
 
 
@@ -127,8 +129,8 @@ def _pre_process_errors(pre: PreProcessOptions, path: str) -> list[ConfigError]:
     return errors
 
 
-def _content_errors(load: LoadOptions, pre: PreProcessOptions | None, path: str,
-                    workflow_dir: Path) -> list[ConfigError]:
+def _content_errors(load: LoadOptions, pre: PreProcessOptions | None, path: str, workflow_dir: Path,
+                    seq_key: str = "max_seq_len") -> list[ConfigError]:
     """Columns and row counts of the files the split reads, when they can be read cheaply."""
     load_path = f"{path}.load_dataset_config"
     files_by_split = _files_by_split(load.data_files, workflow_dir, f"{load_path}.data_files")
@@ -141,6 +143,7 @@ def _content_errors(load: LoadOptions, pre: PreProcessOptions | None, path: str,
     errors: list[ConfigError] = []
     columns: list[str] | None = None
     total: int | None = 0
+    text_bytes = 0
     for name, start, end in parts:
         if name not in files_by_split:
             errors.append(ConfigError(f"{load_path}.split", f"no split {name!r} in data_files",
@@ -151,11 +154,25 @@ def _content_errors(load: LoadOptions, pre: PreProcessOptions | None, path: str,
             columns = split_columns if columns is None else [c for c in columns if c in split_columns]
         selected = sliced_count(rows, start, end) if rows is not None else None
         total = None if total is None or selected is None else total + selected
+        if rows and selected is not None:
+            size = sum(file.stat().st_size for _, file in files_by_split[name] if file.is_file())
+            text_bytes += size * selected // rows
     if not errors and total == 0:
         errors.append(ConfigError(f"{load_path}.split", f"split {load.split!r} selects no rows"))
     if columns is not None:
         errors.extend(_column_errors(columns, load, pre, path))
+    if not errors and pre is not None and total:
+        errors.extend(_memory_errors(pre, total, text_bytes, path, seq_key))
     return errors
+
+
+def _memory_errors(pre: PreProcessOptions, rows: int, text_bytes: int, path: str,
+                   seq_key: str) -> list[ConfigError]:
+    """The token lists' estimated size against this machine's memory (see olivine.data.memory)."""
+    over = memory.too_big(memory.estimate_bytes(pre, rows, text_bytes))
+    if over is None:
+        return []
+    return [ConfigError(f"{path}.pre_process_data_config.{seq_key}", memory.describe(pre, rows, *over), memory.HINT)]
 
 
 def _peek_files(files: list[tuple[str, Path]], load: LoadOptions, errors: list[ConfigError],
@@ -163,6 +180,11 @@ def _peek_files(files: list[tuple[str, Path]], load: LoadOptions, errors: list[C
     columns: list[str] | None = None
     rows: int | None = 0
     for sub_path, file in files:
+        if load.builder() in encoding.TEXT_BUILDERS and file.is_file():
+            where = encoding.first_non_utf8(file)
+            if where is not None:
+                errors.append(ConfigError(sub_path, encoding.message(file, where), encoding.HINT))
+                return None, None
         seen = peek(file, load.builder()) if file.is_file() else None
         if seen is None:
             return None, None

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from olivine import ConfigError, ConfigErrors, ModelRef, Pass, PassContext, ValidationContext, did_you_mean
 
-from olivine_lora import architectures
+from olivine_lora import architectures, base_config
 from olivine_lora.config import LoRAConfig, QLoRAConfig
 from olivine_lora.training_args import normalize
 
@@ -41,6 +41,24 @@ class LoRA(Pass[LoRAConfig]):
         if ctx.input_model is not None and ctx.input_model.format == "hf":
             kind = architectures.model_type(ctx.input_model.path)
             errors.extend(target_name_errors(cfg.target_modules, kind, ctx.path))
+            errors.extend(self._base_model_errors(ctx))
+        return errors
+
+    def _base_model_errors(self, ctx: ValidationContext) -> list[ConfigError]:
+        """What the base model's config.json rules out: not a causal LM, sequences longer than its context."""
+        assert ctx.input_model is not None
+        config = base_config.read(ctx.input_model.path)
+        if config is None:
+            return []
+        errors = []
+        problem = base_config.not_causal_lm(config)
+        if problem is not None:
+            errors.append(ConfigError("input_model.model_path", f"{self.name} ({ctx.path}) fine-tunes causal "
+                                      f"language models; {problem}",
+                                      "use a decoder-only checkpoint whose architectures end in ForCausalLM"))
+        context = base_config.context_length(config)
+        if context is not None:
+            errors.extend(sequence_length_errors(self.config, ctx, *context))
         return errors
 
     def config_notes(self) -> list[tuple[str, str]]:
@@ -91,3 +109,25 @@ def target_name_errors(targets: list[str] | str | None, kind: str | None, path: 
     return [ConfigError(f"{path}.target_modules[{i}]", f"{name!r} is not a layer of {kind} models LoRA can adapt",
                         did_you_mean(name, known) or f"{kind} layers: {', '.join(known)}")
             for i, name in enumerate(targets) if name.rsplit(".", 1)[-1] not in known]
+
+
+def sequence_length_errors(cfg: LoRAConfig, ctx: ValidationContext, limit: int, source: str) -> list[ConfigError]:
+    """A max_seq_len the user set above the base model's context length, per data config the pass reads.
+
+    The default (1024, not written) is left alone: rows rarely reach it and Olive configs rely on it.
+    """
+    errors = []
+    for name in dict.fromkeys((cfg.train_data_config, cfg.eval_data_config)):
+        data = ctx.data_configs.get(name) if name is not None else None
+        raw = getattr(data, "pre_process_data_config", None)
+        if not isinstance(raw, dict):
+            continue
+        key = "source_max_len" if "source_max_len" in raw else "max_seq_len"
+        value = raw.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+            index = ctx.data_config_names.index(name)
+            errors.append(ConfigError(f"data_configs[{index}].pre_process_data_config.{key}",
+                                      f"{value} is above the base model's context length of {limit} tokens "
+                                      f"({source} in its config.json), which {ctx.path} trains",
+                                      f"set {key} to at most {limit}"))
+    return errors

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, create_model, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    create_model,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from olivine_lora import hf_fields
 
@@ -95,7 +104,8 @@ class _Honoured(BaseModel):
     per_device_eval_batch_size: int = Field(8, ge=1, description="Accepted; evaluation batches by a token budget.")
     gradient_accumulation_steps: int = Field(1, ge=1, description="Micro-batches per optimizer step.")
     num_train_epochs: float = Field(3.0, gt=0, description="Epochs, when max_steps is not positive.")
-    max_steps: int = Field(-1, description="Optimizer steps; overrides num_train_epochs when positive.")
+    max_steps: int = Field(-1, description="Optimizer steps; -1 (the default): train num_train_epochs. "
+                                              "0 and other negatives are errors.")
     learning_rate: float = Field(2e-4, ge=0, description="Peak learning rate (Olive's default).")
     lr_scheduler_type: Scheduler = Field("constant", description="Schedule after warmup (Olive's default).")
     lr_scheduler_kwargs: dict[str, Any] | None = Field(None, description="Extra scheduler arguments.")
@@ -135,6 +145,15 @@ class _Honoured(BaseModel):
 
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
     _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @field_validator("max_steps")
+    @classmethod
+    def _steps_or_epochs(cls, value: int) -> int:
+        # transformers: -1 means "train num_train_epochs"; 0 or -5 would silently train epochs too.
+        if value == 0 or value < -1:
+            raise ValueError(f"{value} is not a number of steps: give a positive count, or -1 to train "
+                             "num_train_epochs")
+        return value
 
     @model_validator(mode="wrap")
     @classmethod

@@ -48,13 +48,36 @@ def test_the_cookbook_shape_and_the_current_shape_both_validate(workflow, test_p
     assert validate(config).host.config == system.config
 
 
-def test_the_cookbooks_python_3_8_conda_file_is_caught_before_any_work(workflow, tmp_path, test_plugin):
+def test_the_cookbooks_python_3_8_conda_file_runs_on_a_python_olivine_supports(workflow, tmp_path, test_plugin,
+                                                                              caplog):
+    """Olive users copy the cookbook's conda file as it is: the job gets python=3.11 instead, with a note."""
+    from dry_run_helpers import dry_run, load_and_validate
+
     config = workflow(SCALE)
     (tmp_path / "conda.yaml").write_text(COOKBOOK_CONDA_38)
+    note = ("systems.aml.aml_docker_config.conda_file_path: the conda file pins python=3.8.13, but olivine needs "
+            "Python 3.10 or newer; the job's environment uses python=3.11 instead (the file itself is unchanged)")
 
-    assert errors_of(config) == [
-        "systems.aml.config.aml_docker_config.conda_file_path: the conda file pins python=3.8.13, but olivine "
-        "needs Python 3.10 or newer (change that line to python=3.11)"]
+    with caplog.at_level("WARNING", logger="olivine.azureml"):
+        out = dry_run(config)
+
+    job = load_and_validate(out / "scale" / "job.yaml")
+    deps = job.environment.conda_file["dependencies"]
+    assert deps[:2] == ["python=3.11", "pip=22.3.1"] and "einops" in deps[2]["pip"]
+    assert note in json.loads((out / "scale" / "moves.json").read_text())["notes"]
+    assert note in caplog.messages
+    assert (tmp_path / "conda.yaml").read_text() == COOKBOOK_CONDA_38
+
+
+@pytest.mark.parametrize("line, kept", [("python=3.11", True), ("python>=3.8", True), ("python<3.10", False),
+                                        ("python==3.9.*", False), ("python", True)])
+def test_only_a_python_pin_below_3_10_is_replaced(line, kept):
+    from olivine_azureml.environment import job_python
+
+    conda, note = job_python({"dependencies": [line, "pip"]}, "conda.yaml")
+
+    assert conda["dependencies"] == ([line] if kept else ["python=3.11"]) + ["pip"]
+    assert (note is None) == kept
 
 
 def test_an_unknown_key_gets_a_did_you_mean(workflow, test_plugin):

@@ -24,23 +24,28 @@ IDS = {"subscription_id": "00000000-0000-0000-0000-000000000000", "resource_grou
        "workspace_name": "phi3-ws"}
 REGISTRY_MODEL = "azureml://registries/azureml-msr/models/Phi-3-mini-4k-instruct/versions/11"
 DATA_URI = "azureml://datastores/workspaceblobstore/paths/phi3/train_data.json"
-# The cookbook's conda.yaml, but python=3.11 (olivine refuses its python=3.8.13, naming the line).
+# The cookbook's conda.yaml, as written (the job's environment gets python=3.11 instead of 3.8.13, with a note).
 CONDA = """\
 name: project_environment
 channels:
   - defaults
 dependencies:
-  - python=3.11
+  - python=3.8.13
   - pip=22.3.1
   - pip:
       - einops
       - accelerate
       - azure-keyvault-secrets
       - azure-identity
+      - bitsandbytes
       - datasets
+      - huggingface_hub
       - peft
+      - scipy
+      - sentencepiece
       - torch>=2.2.0
       - transformers
+      - git+https://github.com/microsoft/Olive@jiapli/mlflow_loading_fix#egg=olive-ai[gpu]
 """
 
 
@@ -119,6 +124,8 @@ def test_the_cookbooks_config_dry_runs_with_no_credentials(tmp_path):
     moves = json.loads((out / "lora" / "moves.json").read_text())
     assert {m["from"] for m in moves["inputs"]} == {REGISTRY_MODEL, DATA_URI}
     assert any("workspace's own Key Vault" in note for note in moves["notes"])
+    assert any("pins python=3.8.13" in note for note in moves["notes"])
+    assert lora.environment.conda_file["dependencies"][0] == "python=3.11"
     spec = json.loads((out / "lora" / "code" / "spec.json").read_text())
     assert spec["config"]["double_quant"] is True
     # merge: the adapter is the lora job's output; its base is the registry model, mounted again
@@ -159,6 +166,8 @@ def test_registry_model_and_datastore_data_are_job_inputs_and_nothing_is_uploade
     assert fake_workspace.models.downloads == [], "the registry model never came to this machine"
     assert list(azurite.container_client().list_blobs(name_starts_with="olivine/uploads/")) == []
     assert outcome.run["stages"][0]["report"]["rows"] == len(train_file.read_text().splitlines())
+    assert any("pins python=3.8.13" in note for note in outcome.run["stages"][0]["report"]["notes"])
+    assert first.job.environment.conda_file["dependencies"][0] == "python=3.11"
     # the job found the Hugging Face files inside the MLflow layout: the same result as scaling the plain model
     local = tmp_path / "local"
     local.mkdir()

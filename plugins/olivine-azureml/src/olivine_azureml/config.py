@@ -69,7 +69,8 @@ class DockerConfig(StrictConfig):
     base_image: str | None = Field(
         default=None, description="Docker image the environment starts from (with conda_file_path)")
     conda_file_path: str | None = Field(
-        default=None, description="conda file; olivine adds its own packages to its pip list (default python=3.11)")
+        default=None, description="conda file; olivine adds its own packages to its pip list (default python=3.11; "
+                                  "a pin below 3.10 becomes python=3.11, with a note)")
     build_context_path: str | None = Field(
         default=None, description="instead of base_image: a folder built as the image (install olivine in it)")
     dockerfile: str | None = Field(

@@ -38,17 +38,23 @@ def load_conda(file: Path | None, path: str) -> dict[str, Any]:
     return data
 
 
-def check_python(conda: dict[str, Any], path: str) -> None:
-    """olivine needs Python 3.10+; the Phi-3 cookbook's conda file pins 3.8, which would fail in the job."""
-    for dep in conda.get("dependencies", []):
+def job_python(conda: dict[str, Any], where: str) -> tuple[dict[str, Any], str | None]:
+    """The conda spec the job gets, with a note when its Python changed: olivine needs 3.10+, and the Phi-3
+    cookbook's conda file (which Olive users copy as it is) pins ``python=3.8.13``. A pin below 3.10 becomes
+    ``python=3.11`` in the job's environment; the user's file is not touched. ``where`` names the file."""
+    deps = list(conda.get("dependencies", []))
+    for index, dep in enumerate(deps):
         match = _PYTHON_DEP.match(dep) if isinstance(dep, str) else None
         if not match or match.group(1) in (">=", ">"):
             continue
         version = (int(match.group(2)), int(match.group(3) or 0))
-        if version < MIN_PYTHON:
-            raise ConfigError(f"{path}.aml_docker_config.conda_file_path",
-                              f"the conda file pins {dep.strip()}, but olivine needs Python 3.10 or newer",
-                              f"change that line to {DEFAULT_PYTHON}")
+        too_old = version <= MIN_PYTHON if match.group(1) == "<" else version < MIN_PYTHON
+        if too_old:
+            deps[index] = DEFAULT_PYTHON
+            note = (f"{where}: the conda file pins {dep.strip()}, but olivine needs Python 3.10 or newer; the "
+                    f"job's environment uses {DEFAULT_PYTHON} instead (the file itself is unchanged)")
+            return {**conda, "dependencies": deps}, note
+    return conda, None
 
 
 def with_requirements(conda: dict[str, Any], requirements: list[str]) -> dict[str, Any]:
@@ -94,7 +100,7 @@ def job_environment(config: AzureMLConfig, workflow_dir: Path, requirements: lis
         context = _resolve(docker.build_context_path, workflow_dir)
         build = BuildContext(path=str(context), dockerfile_path=docker.dockerfile or "Dockerfile")
         return Environment(name=docker.name, version=docker.version, build=build)
-    conda = load_conda(conda_file(config, workflow_dir, path), path)
+    conda, _ = job_python(load_conda(conda_file(config, workflow_dir, path), path), path)
     extra = requirements_file_lines(config, workflow_dir, path)
     return Environment(name=docker.name, version=docker.version, image=docker.base_image,
                        conda_file=with_requirements(conda, [*requirements, *extra]))

@@ -53,6 +53,7 @@ class AzureML(System[AzureMLConfig]):
         self._top_client: AzureMLClientConfig | None = None
         self._workflow_dir = Path(".")
         self._remote_paths: dict[str, dict] = {}  # placeholder path of a model read in place -> its description
+        self._environment_notes: list[str] = []  # what check() changed in the job's environment, and why
 
     # validation --------------------------------------------------------------------------------
     def check(self, ctx: ValidationContext) -> None:
@@ -81,8 +82,12 @@ class AzureML(System[AzureMLConfig]):
             raise ConfigError(f"{path}.aml_docker_config", "the AzureML system needs an environment",
                               "set aml_docker_config (base_image and conda_file_path) or aml_environment_config")
         conda = environment.load_conda(environment.conda_file(cfg, ctx.workflow_dir, path), path)
+        self._environment_notes = []
         if cfg.aml_docker_config is not None and cfg.aml_docker_config.base_image:
-            environment.check_python(conda, path)
+            _, note = environment.job_python(conda, f"{path}.aml_docker_config.conda_file_path")
+            if note:  # the cookbook's python=3.8.13: the job runs, on a Python olivine supports
+                log.warning("%s", note)
+                self._environment_notes.append(note)
         environment.requirements_file_lines(cfg, ctx.workflow_dir, path)
 
     def remote_input(self, resource) -> dict[str, Any] | None:
@@ -113,6 +118,8 @@ class AzureML(System[AzureMLConfig]):
         if result is None:
             return ModelRef(format=output_format, path=ctx.output_dir, metadata={"dry_run": True})
         ctx.report.update(result.get("report", {}))
+        for note in self._environment_notes:
+            ctx.note(note)
         return self._with_remote_parts(ModelRef.from_json(result["model"]))
 
     def _with_remote_parts(self, model: ModelRef) -> ModelRef:
@@ -189,11 +196,12 @@ class AzureML(System[AzureMLConfig]):
 
     def _dry_run_notes(self) -> list[str]:
         if not self.config.hf_token:
-            return []
+            return list(self._environment_notes)
         vault = self._checked_client().keyvault_name
         where = (f"Key Vault {vault}" if vault else
                  "the workspace's own Key Vault, looked up from the workspace when the job is submitted")
-        return [f"hf_token: the job reads secret '{self.config.hf_token_secret_name}' from {where}"]
+        return [*self._environment_notes,
+                f"hf_token: the job reads secret '{self.config.hf_token_secret_name}' from {where}"]
 
     def _requirements(self, kind: str, component: Any, model_format: str, provider: str | None) -> list[str]:
         """What the job's conda environment installs: olivine, the plugin providing this pass/metric, and the

@@ -73,7 +73,8 @@ class StepPlan:
         begin = position * s.effective_batch
         chunk = order[begin:begin + s.effective_batch]
         if self.drop_last:
-            chunk = chunk[:len(chunk) - len(chunk) % s.batch_size]
+            micro = s.batch_size * getattr(s, "world_size", 1)  # a micro-batch spans every process
+            chunk = chunk[:len(chunk) - len(chunk) % micro]
         return chunk
 
     def epoch_of(self, step: int) -> int:

@@ -7,6 +7,7 @@ from typing import Literal
 from olivine import StrictConfig
 from pydantic import AliasChoices, Field, SerializerFunctionWrapHandler, model_serializer
 
+from olivine_lora.distributed import DistributedConfig
 from olivine_lora.training_args import TrainingArgs
 
 DType = Literal["auto", "float32", "bfloat16", "float16"]
@@ -42,6 +43,8 @@ class LoRAConfig(StrictConfig):
     allow_tf32: bool = Field(True, description="Allow TF32 matmuls on Ampere and newer GPUs.")
     training_args: TrainingArgs = Field(
         default_factory=TrainingArgs, description="Any Hugging Face TrainingArguments field.")
+    distributed: DistributedConfig | None = Field(
+        None, description="Train across several processes or nodes (torch.distributed, launched by olivine).")
     double_quant: bool | None = Field(
         None, description="QLoRA only: accepted on LoRA (as Olive does) with a note; LoRA does not quantize.")
     quant_type: QUANT_TYPE | None = Field(
@@ -53,7 +56,8 @@ class LoRAConfig(StrictConfig):
     def _without_unset_qlora_keys(self, handler: SerializerFunctionWrapHandler) -> dict:
         # Unset QLoRA keys stay out of LoRA's dump, so the cache key of a LoRA config without them is unchanged.
         data = handler(self)
-        return {k: v for k, v in data.items() if not (k in QLORA_ONLY and v is None)}
+        # Likewise an unset distributed section: single-process configs keep their cache keys.
+        return {k: v for k, v in data.items() if not ((k in QLORA_ONLY or k == "distributed") and v is None)}
 
     def notes(self) -> list[str]:
         """One line per QLoRA-only key set on a LoRA pass: accepted, no effect."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from olivine import OlivineError
 
 from olivine_lora import checkpoint, curves
 from olivine_lora.batching import Sample, StepPlan
@@ -50,6 +51,11 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
     if resumed is not None:
         start, history = resumed
         io.note(f"resumed from the checkpoint at step {start} of {settings.total_steps}")
+    world = stepper.world
+    if world is not None and not world.agree(start):
+        # rank 0 writes checkpoints; on several nodes every rank must read the same folder
+        raise CheckpointMismatch("the ranks found different checkpoints to resume from: put the cache "
+                                 "(engine.cache_dir) on a filesystem every node shares")
     board = curves.Tensorboard(io.tensorboard_dir, start)
     stepper.model.train()
     if evaluation and args.eval_on_start and start == 0:
@@ -68,7 +74,7 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
             done = step + 1
             first = done == 1 and args.logging_first_step
             if _due(done, settings.log_every or settings.total_steps, settings) or first:
-                shown = (window / window_steps).item()
+                shown = ((world.sum(window) if world is not None else window) / window_steps).item()
                 lr = stepper.optimizer.param_groups[0]["lr"]
                 history["loss"].append({"step": done, "loss": round(shown, 6)})
                 history["learning_rate"].append({"step": done, "learning_rate": lr})
@@ -79,13 +85,23 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
             if evaluation and done >= settings.eval_from and _due(done, settings.eval_every, settings):
                 _record_eval(stepper, evaluation, history, board, done)
             if settings.save_every and done % settings.save_every == 0 and done < settings.total_steps \
-                    and io.checkpoint_dir is not None:
+                    and io.checkpoint_dir is not None and _writes_checkpoints(world):
                 checkpoint.save(io.checkpoint_dir, done, stepper.model, stepper.optimizer, stepper.scheduler,
                                 stepper.scaler, history, io.keep_checkpoints)
             fields = {"loss": shown} if shown is not None else {}
             bar.update(1, **fields, tok_s=round(tokens / train_seconds) if train_seconds else 0)
     board.close()
     return Outcome(history, start, settings.total_steps - start, tokens, train_seconds, stepper.forwards)
+
+
+class CheckpointMismatch(OlivineError):
+    """Ranks of one distributed run would resume from different steps."""
+
+
+def _writes_checkpoints(world) -> bool:
+    """One process: always. Several: rank 0, under DDP (every rank holds the same weights and optimizer state;
+    FSDP2's are sharded, and gathering them is not implemented, so an FSDP run restarts when killed)."""
+    return world is None or (world.main and world.kind == "ddp")
 
 
 def _due(done: int, every: int, settings: Settings) -> bool:

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from olivine import ConfigError, ConfigErrors, ModelRef, Pass, PassContext, ValidationContext, did_you_mean
 
-from olivine_lora import architectures, base_config
+from olivine_lora import architectures, base_config, distributed
 from olivine_lora.config import LoRAConfig, QLoRAConfig
 from olivine_lora.training_args import normalize
 
@@ -38,6 +38,7 @@ class LoRA(Pass[LoRAConfig]):
         if cfg.training_args.wants_tensorboard() and importlib.util.find_spec("tensorboard") is None:
             errors.append(ConfigError(f"{ctx.path}.training_args.report_to", "tensorboard is not installed",
                                       "pip install 'olivine-lora[tensorboard]'"))
+        errors.extend(distributed.config_errors(cfg, ctx.path, isinstance(cfg, QLoRAConfig)))
         if ctx.input_model is not None and ctx.input_model.format == "hf":
             kind = architectures.model_type(ctx.input_model.path)
             errors.extend(target_name_errors(cfg.target_modules, kind, ctx.path))
@@ -67,13 +68,16 @@ class LoRA(Pass[LoRAConfig]):
         notes = [("", note) for note in getattr(self.config, "notes", list)()]
         notes += [("", note) for note in args.notes()]
         notes += [(f"training_args.{name}", "has no effect in olivine's training loop")
-                  for name in args.inert_fields()]
+                  for name in distributed.inert(args.inert_fields())]
         return notes
 
     def cache_config(self) -> dict:
         """training_args by current names: renaming evaluation_strategy to eval_strategy keeps the cached adapter."""
         config = self.config.model_dump(mode="json")
         config["training_args"] = normalize(config["training_args"])[0]
+        # How many processes share a global batch does not change what is trained (within float tolerance):
+        # a run killed on 8 processes resumes on 4, and either one's adapter serves both.
+        config.pop("distributed", None)
         return config
 
     def run(self, model: ModelRef, ctx: PassContext) -> ModelRef:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from olivine import ModelRef, PassContext
 
-from olivine_lora import loading, loop, optim, precision, settings
+from olivine_lora import distributed, loading, loop, optim, parallel, precision, settings
 from olivine_lora.batching import Sample, to_samples
 from olivine_lora.curves import plot
 from olivine_lora.step import Stepper, token_budget
@@ -20,14 +20,26 @@ CARRIED_METADATA = ("load_kwargs", "task")
 
 
 def run_lora(cfg, model: ModelRef, ctx: PassContext, quantized: bool) -> ModelRef:
+    if cfg.distributed is not None and cfg.distributed.is_distributed():
+        from olivine_lora.launch import run_distributed
+
+        return run_distributed(cfg, model, ctx, quantized)
     return train_adapter(cfg, model, ctx, quantized)[0]
 
 
-def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
-    """Train and save; returns the adapter's ModelRef and the trained in-memory PeftModel."""
+def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world: parallel.World | None = None):
+    """Train and save; returns the adapter's ModelRef and the trained in-memory PeftModel.
+
+    With ``world`` (a worker of a distributed run) every rank trains on its shard; rank 0 alone saves and
+    reports, the others return (None, model).
+    """
     args = cfg.training_args
     notes = cfg.notes() + args.notes() + [f"training_args.{name} has no effect in olivine's training loop"
-                            for name in args.inert_fields()]
+                            for name in distributed.inert(args.inert_fields())]
+    reshard = distributed.fsdp_reshard(getattr(args, "fsdp", None))
+    if reshard is not None and world is None:
+        notes.append("training_args.fsdp: one process trains unsharded (set distributed.nproc_per_node to shard)")
+    main = world is None or world.main
     device = loading.pick_device(args.use_cpu)
     prec = precision.resolve(cfg.torch_dtype, device, args.bf16, args.fp16, notes)
     if device == "cuda":
@@ -39,12 +51,15 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
                           checkpointing, pass_path(ctx))
     notes += loaded.notes
     train, evaluation = _samples(cfg, ctx, loaded.tokenizer, notes)
-    plan = settings.resolve(args, len(train), bool(evaluation), notes)
+    plan = settings.resolve(args, len(train), bool(evaluation), notes, world.size if world else 1)
+    if world is not None:  # before the optimizer: FSDP2 replaces the parameters by sharded ones
+        parallel.wrap(world, loaded.model, args, reshard, prec.autocast)
     opt = optim.optimizer(loaded.model, args, device, notes)
+
     sched = optim.scheduler(opt, args, plan.warmup_steps, plan.total_steps, notes)
     stepper = Stepper(loaded.model, opt, sched, prec, device, _pad_id(loaded.tokenizer), args,
-                      token_budget(loaded.model, device, checkpointing), notes)
-    board = _tensorboard_dir(ctx) if args.wants_tensorboard() else None
+                      token_budget(loaded.model, device, checkpointing), notes, world)
+    board = _tensorboard_dir(ctx) if args.wants_tensorboard() and main else None
     io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2, ctx.note)
     told = _tell(ctx, notes, 0)
     # The libraries and the loaded model are long-lived: out of the collector's sight, the gen-2
@@ -52,8 +67,15 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool):
     gc.freeze()
     outcome = loop.train(stepper, train, evaluation, plan, args, io, f"{'QLoRA' if quantized else 'LoRA'} training")
     _tell(ctx, notes, told)  # what happened during training (smaller forwards after running out of memory)
-    adapter = _save(loaded, ctx.output_dir / "adapter")
+    # FSDP2 holds shards: every rank takes part in gathering the trainable weights rank 0 saves.
+    state = parallel.full_trainable_state(loaded.model) if world is not None and world.kind == "fsdp" else None
+    if not main:
+        return None, loaded.model
+    adapter = _save(loaded, ctx.output_dir / "adapter", state)
     _report(ctx, cfg, loaded, plan, outcome, prec, device, board)
+    if world is not None:
+        ctx.report.update({"world_size": world.size, "parallelism": world.kind,
+                           "train_tokens_per_second_per_process": round(outcome.tokens_per_second / world.size, 1)})
     metadata = {k: model.metadata[k] for k in CARRIED_METADATA if k in model.metadata}
     metadata["lora"] = {"r": cfg.r, "alpha": cfg.alpha, "target_modules": loaded.targets, "use_dora": cfg.use_dora}
     if loaded.quantization:
@@ -107,8 +129,8 @@ def _tensorboard_dir(ctx: PassContext) -> Path:
     return root / "tensorboard"
 
 
-def _save(loaded: loading.Loaded, folder: Path) -> Path:
-    loaded.model.save_pretrained(folder)
+def _save(loaded: loading.Loaded, folder: Path, state: dict | None = None) -> Path:
+    loaded.model.save_pretrained(folder, state_dict=state)
     loaded.tokenizer.save_pretrained(folder)
     return folder
 

@@ -23,17 +23,20 @@ class Settings:
     save_every: int
     seed: int
     data_seed: int
+    world_size: int = 1  # processes training together, each on batch_size x accumulation samples
 
     @property
     def effective_batch(self) -> int:
-        return self.batch_size * self.accumulation
+        return self.batch_size * self.accumulation * self.world_size
 
 
-def resolve(args, n_train: int, has_eval: bool, notes: list[str]) -> Settings:
+def resolve(args, n_train: int, has_eval: bool, notes: list[str], world_size: int = 1) -> Settings:
     b, g = args.per_device_train_batch_size, args.gradient_accumulation_steps
-    micro = n_train // b if args.dataloader_drop_last else math.ceil(n_train / b)
+    # With N processes a micro-batch spans all of them (N x b samples), as the Trainer's sampler has it.
+    micro = n_train // (b * world_size) if args.dataloader_drop_last else math.ceil(n_train / (b * world_size))
     if micro == 0:
-        raise ValueError(f"{n_train} training examples do not fill one batch of {b} with dataloader_drop_last")
+        raise ValueError(f"{n_train} training examples do not fill one batch of {b * world_size} with "
+                         "dataloader_drop_last")
     per_epoch = max(math.ceil(micro / g), 1)
     total = args.max_steps if args.max_steps > 0 else max(math.ceil(args.num_train_epochs * per_epoch), 1)
     return Settings(
@@ -44,6 +47,7 @@ def resolve(args, n_train: int, has_eval: bool, notes: list[str]) -> Settings:
         eval_from=_steps(args.eval_delay, total) if args.eval_delay else 0,
         save_every=_save_every(args, per_epoch, total, notes),
         seed=args.seed, data_seed=args.data_seed if args.data_seed is not None else args.seed,
+        world_size=world_size,
     )
 
 

@@ -44,8 +44,9 @@ class Stepper:
     """Forward, backward and update for one effective batch; shrinks its forwards after a CUDA OOM."""
 
     def __init__(self, model, optimizer, scheduler, precision, device: str, pad_id: int, args, budget: int,
-                 notes: list[str]):
+                 notes: list[str], world=None):
         self.model = model
+        self.world = world  # parallel.World when several processes train together, else None
         self.optimizer = optimizer
         self.scheduler = scheduler
         self.precision = precision
@@ -62,6 +63,8 @@ class Stepper:
     def step(self, samples: list[batching.Sample]) -> torch.Tensor:
         """Train on ``samples``; returns the step's mean target-token loss (a 0-d tensor, not synced)."""
         n_targets = max(sum(s.n_targets for s in samples), 1)
+        if self.world is not None:
+            return self._shard_step(samples, n_targets)
         parts = batching.micro_batches(samples, self.budget)
         while True:
             try:
@@ -83,6 +86,36 @@ class Stepper:
             (self.scaler.scale(loss) if self.scaler else loss).backward()
             total += loss.detach()
             self.forwards += 1
+        self._update()
+        return total
+
+    def _shard_step(self, samples, n_targets: int) -> torch.Tensor:
+        """This rank's share of the global batch; returns its part of the global mean loss (ranks sum to it)."""
+        world = self.world
+        groups = self._groups(world.shard(samples), self.budget)
+        total = torch.zeros((), device=self.device)
+        for i, group in enumerate(groups):
+            with world.sync(i == len(groups) - 1):
+                # A rank with fewer forwards than the others runs a weightless one: FSDP2 gathers weights
+                # in every forward and DDP exchanges gradients on the last, so all ranks must match.
+                batch = batching.collate(group or samples[:1], self.pad_id).to(self.device)
+                loss = world.forward(batch, self.precision.autocast, self.args.label_smoothing_factor) / n_targets
+                if not group:
+                    loss = loss * 0
+                (self.scaler.scale(loss * world.size) if self.scaler else loss * world.size).backward()
+            total += loss.detach()
+            self.forwards += 1
+        self._update()
+        return total
+
+    def _groups(self, mine: list[batching.Sample], budget: int) -> list[list[batching.Sample]]:
+        """``mine`` split into as many forwards as the rank that needs the most."""
+        parts = batching.micro_batches(mine, budget) if mine else 1
+        groups = batching.split(mine, parts) if mine else []
+        count = self.world.max_int(len(groups))
+        return groups + [[] for _ in range(count - len(groups))]
+
+    def _update(self) -> None:
         if self.scaler:
             self.scaler.unscale_(self.optimizer)
         if self.args.max_grad_norm:
@@ -95,20 +128,31 @@ class Stepper:
         if self.per_step_scheduler:
             self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return total
 
     @torch.no_grad()
     def evaluate(self, samples: list[batching.Sample]) -> float:
         """Mean target-token loss over ``samples``, dropout off."""
         self.model.eval()
         try:
-            total = torch.zeros((), device=self.device, dtype=torch.float64)
-            for group in batching.split(samples, batching.micro_batches(samples, 2 * self.budget)):
-                batch = batching.collate(group, self.pad_id).to(self.device)
-                total += loss_sum(self.model, batch, self.precision.autocast).double()
+            if self.world is not None:
+                total = self._shard_eval(samples)
+            else:
+                total = torch.zeros((), device=self.device, dtype=torch.float64)
+                for group in batching.split(samples, batching.micro_batches(samples, 2 * self.budget)):
+                    batch = batching.collate(group, self.pad_id).to(self.device)
+                    total += loss_sum(self.model, batch, self.precision.autocast).double()
         finally:
             self.model.train()
-        loss = total.item() / max(sum(s.n_targets for s in samples), 1)
+        loss = total.item() / max(sum(s.n_targets for s in samples), 1)  # every rank holds all samples
         if not self.per_step_scheduler:
             self.scheduler.step(loss)
         return loss
+
+    def _shard_eval(self, samples: list[batching.Sample]) -> torch.Tensor:
+        """The summed loss over all ranks' shards of ``samples``."""
+        total = torch.zeros((), device=self.device, dtype=torch.float64)
+        for group in self._groups(self.world.shard(samples), 2 * self.budget):
+            batch = batching.collate(group or samples[:1], self.pad_id).to(self.device)
+            loss = self.world.forward(batch, self.precision.autocast).double()
+            total += loss if group else 0 * loss
+        return self.world.sum(total)

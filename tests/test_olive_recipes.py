@@ -33,6 +33,20 @@ def _lmeval_evaluators(config: dict) -> set[str]:
     return {name for name, value in (config.get("evaluators") or {}).items() if value.get("type") == "LMEvaluator"}
 
 
+def _unavailable_target_providers(config: dict) -> set[str]:
+    """Paths of the target's execution providers that cannot run the onnx-genai models it evaluates here
+    (a CUDA recipe on a CPU-only machine): the one error such a recipe may have, and only when it evaluates."""
+    if not config.get("evaluators"):
+        return set()
+    genai = get_plugins().runtimes.get("onnx-genai")
+    target = config.get("target") or (config.get("engine") or {}).get("target")
+    accelerators = ((config.get("systems") or {}).get(target) or {}).get("accelerators") or []
+    return {f"systems.{target}.accelerators[{i}].execution_providers[{j}]"
+            for i, accelerator in enumerate(accelerators)
+            for j, provider in enumerate(accelerator.get("execution_providers") or [])
+            if genai.provider_problem(provider) is not None}
+
+
 def test_every_corpus_file_has_a_source():
     files = {p.name for p in CORPUS.glob("*.json")} - {"sources.json"}
     assert files == set(SOURCES)
@@ -42,15 +56,21 @@ def test_every_corpus_file_has_a_source():
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_recipe_validates(name, tmp_path):
     config_file = _recipe(name, tmp_path)
-    lmeval = _lmeval_evaluators(json.loads(config_file.read_text()))
-    if lmeval and "LMEvaluator" not in get_plugins().evaluators:
-        # Without the lm-eval plugin the evaluator type is the one thing missing: nothing else may fail.
+    config = json.loads(config_file.read_text())
+    unavailable = _unavailable_target_providers(config)
+    if unavailable:
+        # Evaluating on a provider this environment lacks would fail: that, and nothing else, is reported.
         with pytest.raises(ConfigErrors) as info:
             validate(config_file)
-        assert {e.path for e in info.value.errors} == {f"evaluators.{n}.type" for n in lmeval}
+        assert {e.path for e in info.value.errors} == unavailable
         return
     plan = validate(config_file)
     assert [p.type for p in plan.passes] == ["ModelBuilder"]
+    lmeval = _lmeval_evaluators(config)
+    if lmeval:
+        # Olive's LMEvaluator (olivine-lmeval) becomes the engine evaluator's one metric, named after it.
+        assert [(m.config.type, m.config.name) for m in plan.metrics] == [("LMEvaluator", config["evaluator"])]
+        assert plan.metrics[0].evaluator.config.tasks == config["evaluators"][config["evaluator"]]["tasks"]
 
 
 def test_cpu_recipe_runs_end_to_end(tmp_path):

@@ -6,7 +6,9 @@ so it is treated as untrusted input.
 
 Each checkpoint is written to a hidden folder, its files fsynced, ``state.json`` (with every file's size
 and blake2b) written last, then renamed into place. On resume the newest checkpoint that loads and
-matches its hashes is used; a damaged one is skipped with a note naming it.
+matches its hashes is used; a damaged one is skipped with a note naming it. Only when the pass has
+none of its own, a checkpoint the user named (``training_args.resume_from_checkpoint``) is loaded the
+same way; if none of it can be used, the run stops with one line saying why.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 import torch
 from olivine import OlivineError
 
+from olivine_lora.named_checkpoint import Named
+
 PREFIX = "step-"
 FORMAT = 2
 FILES = ("trainable.pt", "training.pt")
@@ -31,6 +35,10 @@ FILES = ("trainable.pt", "training.pt")
 
 class CheckpointWriteError(OlivineError):
     """A checkpoint could not be written (full disk, read-only or missing folder); names the path."""
+
+
+class NamedCheckpointError(OlivineError):
+    """The checkpoint ``resume_from_checkpoint`` names cannot be used (damaged, or of another model)."""
 
 
 def candidates(root: Path | None) -> list[Path]:
@@ -45,15 +53,35 @@ def latest(root: Path | None) -> Path | None:
     return found[0] if found else None
 
 
-def resume(root: Path | None, model, optimizer, scheduler, scaler,
-           note: Callable[[str], None]) -> tuple[int, dict[str, Any]] | None:
-    """Restore the newest intact checkpoint; (step, history), or None when there is none to use."""
-    initial = trainable_state(model)
-    for path in candidates(root):
+def resume(root: Path | None, model, optimizer, scheduler, scaler, note: Callable[[str], None],
+           named: Named | None = None) -> tuple[int, dict[str, Any]] | None:
+    """Restore the newest intact checkpoint of ``root``, else of ``named``; (step, history), or None for none.
+
+    The pass's own checkpoints come first: a run resumed from a named checkpoint and killed again
+    continues from its own later ones.
+    """
+    reasons: list[str] = []
+    found = _first_loadable(candidates(root), model, optimizer, scheduler, scaler, note, reasons)
+    if found is not None or named is None:
+        return found
+    reasons.clear()
+    found = _first_loadable(named.checkpoints(), model, optimizer, scheduler, scaler, note, reasons)
+    if found is None:
+        why = reasons[0] if reasons else f"{named.folder} holds no finished checkpoint"
+        raise NamedCheckpointError(f"{named.where}: cannot resume from {why}")
+    note(f"resuming from {named.folder} (training_args.resume_from_checkpoint)")
+    return found
+
+
+def _first_loadable(paths: list[Path], model, optimizer, scheduler, scaler, note: Callable[[str], None],
+                    reasons: list[str]) -> tuple[int, dict[str, Any]] | None:
+    initial = trainable_state(model) if paths else {}
+    for path in paths:
         try:
             return load(path, model, optimizer, scheduler, scaler)
         except Exception as exc:  # noqa: BLE001 - any damage means: try the one before
             _restore(model, initial)
+            reasons.append(f"{path}: {_reason(exc)}")
             note(f"checkpoint {path} skipped: {_reason(exc)}")
     return None
 

@@ -40,6 +40,8 @@ class LoopIO:
     tensorboard_dir: Path | None
     keep_checkpoints: int = 2
     note: Callable[[str], None] = field(default=lambda line: None)
+    resume_from: Any = None  # named_checkpoint.Named: training_args.resume_from_checkpoint
+    trackers: Callable[[int], Any] | None = None  # resume step -> scalar/close sink (trackers.open_trackers)
 
 
 def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], settings: Settings, args,
@@ -47,7 +49,7 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
     plan = StepPlan(train, settings, args.train_sampling_strategy, args.dataloader_drop_last)
     start, history = 0, curves.new_history()
     resumed = checkpoint.resume(io.checkpoint_dir, stepper.model, stepper.optimizer, stepper.scheduler,
-                                stepper.scaler, io.note)
+                                stepper.scaler, io.note, io.resume_from)
     if resumed is not None:
         start, history = resumed
         io.note(f"resumed from the checkpoint at step {start} of {settings.total_steps}")
@@ -56,7 +58,7 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
         # rank 0 writes checkpoints; on several nodes every rank must read the same folder
         raise CheckpointMismatch("the ranks found different checkpoints to resume from: put the cache "
                                  "(engine.cache_dir) on a filesystem every node shares")
-    board = curves.Tensorboard(io.tensorboard_dir, start)
+    board = io.trackers(start) if io.trackers else curves.Tensorboard(io.tensorboard_dir, start)
     stepper.model.train()
     if evaluation and args.eval_on_start and start == 0:
         _record_eval(stepper, evaluation, history, board, 0)

@@ -9,6 +9,7 @@ from olivine import ConfigError, ConfigErrors, ModelRef, Pass, PassContext, Vali
 
 from olivine_lora import architectures, base_config, distributed
 from olivine_lora.config import LoRAConfig, QLoRAConfig
+from olivine_lora.named_checkpoint import named
 from olivine_lora.training_args import normalize
 
 
@@ -38,6 +39,11 @@ class LoRA(Pass[LoRAConfig]):
         if cfg.training_args.wants_tensorboard() and importlib.util.find_spec("tensorboard") is None:
             errors.append(ConfigError(f"{ctx.path}.training_args.report_to", "tensorboard is not installed",
                                       "pip install 'olivine-lora[tensorboard]'"))
+        try:  # the folder a resumed run continues from exists and holds a checkpoint (verified when loaded)
+            named(cfg.training_args.resume_from_checkpoint, ctx.resolve_path,
+                  f"{ctx.path}.training_args.resume_from_checkpoint")
+        except ConfigError as exc:
+            errors.append(exc)
         errors.extend(distributed.config_errors(cfg, ctx.path, isinstance(cfg, QLoRAConfig)))
         if ctx.input_model is not None and ctx.input_model.format == "hf":
             kind = architectures.model_type(ctx.input_model.path)

@@ -6,6 +6,7 @@ import gc
 import json
 import random
 import shutil
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -14,7 +15,9 @@ from olivine import ModelRef, PassContext
 from olivine_lora import distributed, loading, loop, optim, parallel, precision, settings
 from olivine_lora.batching import Sample, to_samples
 from olivine_lora.curves import plot
+from olivine_lora.named_checkpoint import named
 from olivine_lora.step import Stepper, token_budget
+from olivine_lora.trackers import open_trackers
 
 CARRIED_METADATA = ("load_kwargs", "task")
 
@@ -55,12 +58,18 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     if world is not None:  # before the optimizer: FSDP2 replaces the parameters by sharded ones
         parallel.wrap(world, loaded.model, args, reshard, prec.autocast)
     opt = optim.optimizer(loaded.model, args, device, notes)
-
     sched = optim.scheduler(opt, args, plan.warmup_steps, plan.total_steps, notes)
     stepper = Stepper(loaded.model, opt, sched, prec, device, _pad_id(loaded.tokenizer), args,
                       token_budget(loaded.model, device, checkpointing), notes, world)
     board = _tensorboard_dir(ctx) if args.wants_tensorboard() and main else None
-    io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2, ctx.note)
+    where = f"{pass_path(ctx)}.training_args"
+    io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2, ctx.note,
+                     named(args.resume_from_checkpoint, ctx.resolve_path, f"{where}.resume_from_checkpoint"),
+                     partial(open_trackers, args.trackers(), board, run_name=getattr(args, "run_name", None) or
+                             pass_path(ctx).removeprefix("passes."), params=cfg.model_dump(mode="json"),
+                             where=f"{where}.report_to", note=ctx.note))
+    if not main:
+        io.trackers = None  # rank 0 alone reports
     told = _tell(ctx, notes, 0)
     # The libraries and the loaded model are long-lived: out of the collector's sight, the gen-2
     # collections the loop's allocations trigger stop walking half a million objects each time.

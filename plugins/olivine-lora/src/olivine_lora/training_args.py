@@ -7,6 +7,7 @@ reported by the pass as having no effect.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
@@ -67,13 +68,16 @@ INFRASTRUCTURE = frozenset({
     "dataloader_pin_memory", "dataloader_persistent_workers", "dataloader_prefetch_factor",
     "dataloader_multiprocessing_context", "dataloader_in_order", "remove_unused_columns", "label_names",
     "skip_memory_metrics", "include_num_input_tokens_seen", "save_on_each_node", "save_only_model",
-    "resume_from_checkpoint", "average_tokens_across_devices", "ddp_find_unused_parameters", "ddp_bucket_cap_mb",
+    "average_tokens_across_devices", "ddp_find_unused_parameters", "ddp_bucket_cap_mb",
     "ddp_broadcast_buffers", "ddp_static_graph", "ddp_backend", "ddp_timeout", "prediction_loss_only",
     "eval_do_concat_batches", "eval_use_gather_object", "eval_accumulation_steps", "use_cache",
     "length_column_name", "ignore_data_skip", "restore_callback_states_from_checkpoint",
 })
 
-ReportTo = Literal["none", "all", "tensorboard"]
+ReportTo = Literal["none", "all", "tensorboard", "mlflow", "wandb"]
+TRACKERS = ("tensorboard", "mlflow", "wandb")  # what "all" means: those installed, as the Trainer does
+# Named explicitly but not installed: one error at validation (tensorboard's is the pass's own check).
+INSTALL = {"mlflow": "pip install 'olivine-lora[mlflow]'", "wandb": "pip install wandb"}
 IntervalStrategy = Literal[hf_fields.INTERVAL_STRATEGIES]  # type: ignore[valid-type]
 SaveStrategy = Literal[hf_fields.SAVE_STRATEGIES]  # type: ignore[valid-type]
 # transformers adds schedulers and optimizers in minor releases: the docs name the enum, not its members.
@@ -130,7 +134,12 @@ class _Honoured(BaseModel):
     save_strategy: SaveStrategy = Field("steps", description="When to write a resumable checkpoint.")
     save_steps: float | None = Field(None, gt=0, description="Default: a tenth of the steps.")
     save_total_limit: int | None = Field(None, ge=1, description="Checkpoints kept (default 2).")
-    report_to: ReportTo | list[ReportTo] | None = Field(None, description="tensorboard: events beside the model.")
+    report_to: ReportTo | list[ReportTo] | None = Field(
+        None, description="tensorboard: events beside the model; mlflow, wandb: losses and learning rate per "
+                          "logging step (the Trainer's environment variables); all: every one installed.")
+    resume_from_checkpoint: str | bool | None = Field(
+        None, description="A checkpoint folder (step-<n>, or a folder of them: the newest) to continue from when "
+                          "this pass has none of its own; true: its own, which is what a pass always does.")
     bf16: bool = Field(False, description="bf16 autocast (on by default on CUDA).")
     fp16: bool = Field(False, description="fp16 autocast with loss scaling (CUDA only).")
     tf32: bool | None = Field(None, description="TF32 matmuls on CUDA (default: allow_tf32).")
@@ -167,6 +176,14 @@ class _Honoured(BaseModel):
         instance._notes = notes
         return instance
 
+    @field_validator("report_to")
+    @classmethod
+    def _tracker_installed(cls, value: Any) -> Any:
+        for name in value if isinstance(value, list) else [value]:
+            if name in INSTALL and importlib.util.find_spec(name) is None:
+                raise ValueError(f"{name} is not installed ({INSTALL[name]})")
+        return value
+
     @model_serializer(mode="plain")
     def _as_written(self) -> dict[str, Any]:
         # The user's own keys: a config dumped and parsed again (cache key, run-pass spec) gives the same notes.
@@ -186,8 +203,15 @@ class _Honoured(BaseModel):
         return {name: getattr(self, name) for name in self.model_fields_set if name not in _Honoured.model_fields}
 
     def wants_tensorboard(self) -> bool:
+        return "tensorboard" in self.trackers()
+
+    def trackers(self) -> list[str]:
+        """The trackers report_to asks for; ``all`` means those installed."""
         report = self.report_to if isinstance(self.report_to, list) else [self.report_to]
-        return "tensorboard" in report or "all" in report
+        if "none" in report:
+            return []
+        return [name for name in TRACKERS
+                if name in report or ("all" in report and importlib.util.find_spec(name) is not None)]
 
 
 def normalize(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -214,6 +238,10 @@ def normalize(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         if old in data:
             data.pop(old)
             notes.append(f"training_args.{old}: dropped ({reason})")
+    if isinstance(data.get("resume_from_checkpoint"), bool):  # true: what olivine does anyway (same cache key)
+        if data.pop("resume_from_checkpoint"):
+            notes.append("training_args.resume_from_checkpoint=true: a pass always continues from its own last "
+                         "checkpoint")
     return data, notes
 
 

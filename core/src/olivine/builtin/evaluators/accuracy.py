@@ -13,7 +13,7 @@ from olivine.evaluators import EvalContext
 from olivine.models import ModelRef
 from olivine.passes import ValidationContext
 
-MISMATCHES_REPORTED = 3
+MISMATCHES_LOGGED = 3  # at INFO; the rest at DEBUG, all of them in the run report
 
 
 class Accuracy(RuntimeEvaluator):
@@ -59,18 +59,29 @@ class Accuracy(RuntimeEvaluator):
         runtime = open_runtime(model, ctx.accelerator, cfg.runtime_options())
         predictions = _generate_all(runtime, [p for p, _ in pairs], cfg, ctx)
         correct = 0
-        mismatches: list[dict[str, str]] = []
+        mismatches: list[str] = []
         for (prompt, label), predicted in zip(pairs, predictions, strict=True):
             expected = normalize(cut_at_special(label, runtime.special_tokens), cfg.label_normalize)
             got = normalize(predicted, cfg.label_normalize)
             if got == expected or (cfg.match == "prefix" and got.startswith(expected)):
                 correct += 1
-            elif len(mismatches) < MISMATCHES_REPORTED:
-                mismatches.append({"prompt": prompt, "label": expected, "generated": got})
+            else:
+                mismatches.append(f"expected {expected!r}, generated {got!r} after {prompt[-80:]!r}")
         ctx.note(f"{ctx.metric.name}: {correct}/{len(pairs)} correct on {model.format}")
-        for miss in mismatches:
-            ctx.note(f"expected {miss['label']!r}, generated {miss['generated']!r} after {miss['prompt'][-80:]!r}")
+        _report_mismatches(mismatches, ctx)
         return only({"accuracy_score": correct / len(pairs)}, requested(self, ctx))
+
+
+def _report_mismatches(lines: list[str], ctx: EvalContext) -> None:
+    """Every wrong answer goes to the run report; the log shows the first few, all of them at debug level."""
+    for line in lines[:MISMATCHES_LOGGED]:
+        ctx.note(line)
+    rest = lines[MISMATCHES_LOGGED:]
+    if rest:
+        ctx.logger.info("%s: %d more wrong answers in run.json (-vv logs them)", ctx.metric.name, len(rest))
+    for line in rest:
+        ctx.report.setdefault("notes", []).append(line)
+        ctx.logger.debug(line)
 
 
 def _generate_all(runtime, prompts: list[str], cfg, ctx: EvalContext) -> list[str]:

@@ -34,9 +34,10 @@ def write_dry_run(draft: JobDraft, build_job, datastore: str, folder: Path, note
                         "moves": "the job writes it there; the next AzureML job reads it where it is; it is "
                                  "downloaded into the cache (the final model is published from there)"},
              "notes": notes or []}
-    if draft.checkpoint_path():
+    checkpoints = draft.checkpoint_path()
+    if checkpoints:
         moves["checkpoints"] = {
-            "to": datastore_uri(datastore, draft.checkpoint_path()),
+            "to": datastore_uri(datastore, checkpoints),
             "moves": "the pass's checkpoints, written there while it trains; a resubmitted job of this pass (a "
                      "retry, or the next olivine run) mounts them and resumes from the last intact one; deleted "
                      "once the pass finishes"}

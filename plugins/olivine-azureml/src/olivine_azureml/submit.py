@@ -34,17 +34,16 @@ def run_job(workspace, draft: JobDraft, build_job, datastore: str, output_dir: P
     paths = {u.name: workspace.retry(lambda u=u: uploads.resolve(container, u), f"upload {u.name}")
              for u in draft.local_uploads}  # models and data read in place are not uploaded
     first_name = draft.name
-    while True:
+    name, url, status, job_error = _submit_and_watch(workspace, container, draft, build_job, paths)
+    result, bound = _fetch_output(workspace, container, draft, output_dir)
+    while result is None and status in RESUBMITTED and draft.checkpoint_key and draft.attempt < max_retries:
+        draft.attempt += 1
+        draft.name = f"{first_name}-retry{draft.attempt}"
+        log.warning("%s: AzureML job %s ended (%s) before the pass finished; resubmitting (retry %d of %d), "
+                    "it resumes from its last checkpoint", draft.where, name, status.lower(), draft.attempt,
+                    max_retries)
         name, url, status, job_error = _submit_and_watch(workspace, container, draft, build_job, paths)
         result, bound = _fetch_output(workspace, container, draft, output_dir)
-        if result is None and status in RESUBMITTED and draft.checkpoint_key and draft.attempt < max_retries:
-            draft.attempt += 1
-            draft.name = f"{first_name}-retry{draft.attempt}"
-            log.warning("%s: AzureML job %s ended (%s) before the pass finished; resubmitting (retry %d of %d), "
-                        "it resumes from its last checkpoint", draft.where, name, status.lower(), draft.attempt,
-                        max_retries)
-            continue
-        break
     if status != "Completed" or result is None or "error" in result:
         error = (result or {}).get("error") or job_error or ("it wrote no result.json" if result is None else None)
         raise PassError(_failure(draft.where, name, status, error, url))

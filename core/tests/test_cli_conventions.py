@@ -88,7 +88,7 @@ def test_config_validate_reports_settings_with_no_effect(tmp_path, fake_hf_model
               "data_configs": [{"name": "d", "load_dataset_config": {"data_name": "json", "data_files": "d.jsonl"},
                                 "pre_process_data_config": {"prompt_template": "{a}", "completion_template": "{b}"}}],
               "passes": {"lora": {"type": "LoRA", "train_data_config": "d",
-                                  "training_args": {"deepspeed": "ds.json", "neftune_noise_alpha": 5.0}}}}
+                                  "training_args": {"neftune_noise_alpha": 5.0, "push_to_hub": True}}}}
     path = write_workflow(tmp_path, config)
 
     text = olivine_cli("config", "validate", str(path))
@@ -96,7 +96,7 @@ def test_config_validate_reports_settings_with_no_effect(tmp_path, fake_hf_model
 
     assert text.returncode == 0, text.stderr
     noted = {n["path"] for n in report["notes"]}
-    assert {"passes.lora.training_args.deepspeed", "passes.lora.training_args.neftune_noise_alpha"} <= noted
+    assert {"passes.lora.training_args.neftune_noise_alpha", "passes.lora.training_args.push_to_hub"} <= noted
     assert all(path in text.stdout for path in noted)
 
 

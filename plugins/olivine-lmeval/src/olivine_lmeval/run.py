@@ -5,6 +5,7 @@ device, dtype, adapter and execution provider choices are those of every other o
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -44,8 +45,12 @@ def _lm(runtime: Any, model: ModelRef, cfg: LMEvalConfig, ctx: EvalContext) -> A
     from lm_eval.models.huggingface import HFLM
 
     # The runtime's model is already on its device in its dtype, with any adapter applied (a PeftModel).
-    return HFLM(pretrained=runtime.model, tokenizer=runtime.tokenizer, batch_size=cfg.batch_size,
-                max_length=cfg.max_length)
+    lm = HFLM(pretrained=runtime.model, tokenizer=runtime.tokenizer, batch_size=cfg.batch_size,
+              max_length=cfg.max_length)
+    if not ctx.show_progress:  # lm-eval calls these without disable_tqdm: its bars would print regardless
+        for method in ("loglikelihood", "loglikelihood_rolling", "generate_until"):
+            setattr(lm, method, functools.partial(getattr(lm, method), disable_tqdm=True))
+    return lm
 
 
 @contextlib.contextmanager

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from olivine.component import StrictConfig, parse_config
 from olivine.doctor_checks import DoctorCheck
+from olivine.durable import file_hash, fsync_dir, fsync_file
 from olivine.errors import ConfigError, ConfigErrors, OlivineError, PassError
 from olivine.evaluators import EvalContext, Evaluator
 from olivine.hookspecs import hookimpl
@@ -80,7 +81,9 @@ __all__ = [
     "mlflow_hf_parts", "mlflow_hf_folder", "read_content_hashes",
     # errors and messages
     "OlivineError", "ConfigError", "ConfigErrors", "PassError", "did_you_mean",
-    # paths, plugins, workflows
+    # paths and durable files (blake2b of a file; fsync before a rename makes it final)
+    "file_hash", "fsync_file", "fsync_dir",
+    # plugins, workflows
     "resolve_path", "Plugins", "get_plugins", "load_plugins", "run_workflow", "validate_workflow",
     # out-of-process systems: the spec that ``olivine run-pass`` executes
     "pass_spec", "eval_spec", "rebase_spec",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from olivine import DataConfig, ModelRef, OlivineError, PassContext
-from olivine_lora.checkpoint import _hash
+from olivine import file_hash as _hash
 from olivine_lora.passes import LoRA
 from olivine_lora.run import train_adapter
 from safetensors.torch import load_file

@@ -13,7 +13,6 @@ same way; if none of it can be used, the run stops with one line saying why.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from olivine import OlivineError
+from olivine import OlivineError, file_hash, fsync_dir, fsync_file
 
 from olivine_lora.named_checkpoint import Named
 
@@ -96,7 +95,7 @@ def save(root: Path, step: int, model, optimizer, scheduler, scaler, history: di
         _write(staging, step, model, optimizer, scheduler, scaler, history)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
-        _fsync_dir(root)
+        fsync_dir(root)
     except (OSError, RuntimeError) as exc:  # torch reports a full disk as RuntimeError("enforce fail ...")
         shutil.rmtree(staging, ignore_errors=True)
         raise CheckpointWriteError(f"could not write checkpoint {final}: {_write_reason(exc, root)}") from exc
@@ -118,8 +117,8 @@ def _write(folder: Path, step: int, model, optimizer, scheduler, scaler, history
                folder / "training.pt")
     files = {}
     for name in FILES:
-        files[name] = {"size": (folder / name).stat().st_size, "blake2b": _hash(folder / name)}
-        _fsync(folder / name)
+        files[name] = {"size": (folder / name).stat().st_size, "blake2b": file_hash(folder / name)}
+        fsync_file(folder / name)
     version, internal, gauss = random.getstate()
     state = {"format": FORMAT, "step": step, "history": history, "files": files,
              "python_rng": [version, list(internal), gauss]}
@@ -127,7 +126,7 @@ def _write(folder: Path, step: int, model, optimizer, scheduler, scaler, history
         json.dump(state, handle)
         handle.flush()
         os.fsync(handle.fileno())
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def load(path: Path, model, optimizer, scheduler, scaler) -> tuple[int, dict[str, Any]]:
@@ -138,7 +137,7 @@ def load(path: Path, model, optimizer, scheduler, scaler) -> tuple[int, dict[str
         raise ValueError("written by an older olivine (its training state was pickled)")
     for name in FILES:
         expected = state["files"][name]
-        if (path / name).stat().st_size != expected["size"] or _hash(path / name) != expected["blake2b"]:
+        if (path / name).stat().st_size != expected["size"] or file_hash(path / name) != expected["blake2b"]:
             raise ValueError(f"{name} does not match the size and hash recorded when it was saved")
     weights = torch.load(path / "trainable.pt", map_location="cpu", weights_only=True)
     training = torch.load(path / "training.pt", map_location="cpu", weights_only=True)
@@ -186,29 +185,3 @@ def _write_reason(exc: BaseException, root: Path) -> str:
     except OSError:
         pass
     return str(exc).strip().splitlines()[0][:200]
-
-
-def _hash(path: Path) -> str:
-    digest = hashlib.blake2b(digest_size=32)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

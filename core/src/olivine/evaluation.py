@@ -10,7 +10,7 @@ from olivine.cache import Cache, digest
 from olivine.errors import OlivineError, PassError
 from olivine.evaluators import EvalContext
 from olivine.memory import release_memory
-from olivine.models import ModelRef
+from olivine.models import ModelRef, content_key
 from olivine.plan import PlannedMetric
 from olivine.systems import System
 
@@ -36,9 +36,12 @@ def _evaluate_one(model, model_key, planned, target, cache, data_configs, data_k
                   show_progress, dry_run=None) -> dict[str, Any]:
     metric = planned.config
     data_name = metric.data_config if isinstance(metric.data_config, str) else None
-    key = digest({"model": model_key, "metric": metric.model_dump(mode="json"), "version": planned.version,
-                  "data": data_keys.get(data_name) if data_name else None,
-                  "accelerator": target.accelerator().__dict__})
+    keyed = {"model": model_key, "metric": metric.model_dump(mode="json"), "version": planned.version,
+             "data": data_keys.get(data_name) if data_name else None, "accelerator": target.accelerator().__dict__}
+    inputs = planned.evaluator.cache_inputs(workflow_dir)
+    if inputs:  # only then: results cached before evaluators could name inputs keep their keys
+        keyed["inputs"] = [content_key(path) for path in inputs]
+    key = digest(keyed)
     cached = cache.lookup_eval(key)
     if cached is not None:
         return cached

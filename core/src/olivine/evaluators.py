@@ -58,6 +58,11 @@ class Evaluator(Component[ConfigT]):
         """Whether this metric type evaluates ``model_format`` models (default: ``accepts`` lists it)."""
         return model_format in cls.accepts
 
+    def cache_inputs(self, workflow_dir: Path) -> list[Path]:
+        """Files or folders, besides the model and the data config, whose content the result depends on
+        (task definitions, reference answers): the cached result is keyed by their content too."""
+        return []
+
     def validate(self, ctx: ValidationContext) -> None:
         """Check the metric's options before any work."""
 

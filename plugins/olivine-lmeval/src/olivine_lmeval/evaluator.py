@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from olivine import Accelerator, ConfigError, EvalContext, Evaluator, ModelRef, StrictConfig, ValidationContext
+from olivine import (
+    Accelerator,
+    ConfigError,
+    EvalContext,
+    Evaluator,
+    ModelRef,
+    StrictConfig,
+    ValidationContext,
+    resolve_path,
+)
 from pydantic import Field
 
 from olivine_lmeval import results, tasks
@@ -72,6 +82,11 @@ class LMEvaluator(Evaluator[LMEvalConfig]):
         """Files the config names must exist; task names are looked up when evaluation starts (lm-eval's index
         of its ~15,000 tasks takes seconds to build)."""
         tasks.check_files(self.config, ctx.workflow_dir, f"{ctx.path}.user_config")
+
+    def cache_inputs(self, workflow_dir: Path) -> list[Path]:
+        """The user's task files and folders: editing one re-runs the evaluation instead of reusing it."""
+        files = [resolve_path(t, workflow_dir) for t in self.config.tasks if tasks.is_file_spec(t)]
+        return files + [resolve_path(folder, workflow_dir) for folder in self.config.include_paths()]
 
     def evaluate(self, model: ModelRef, ctx: EvalContext) -> dict[str, float]:
         from olivine_lmeval.run import run_tasks

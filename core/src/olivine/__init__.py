@@ -24,6 +24,7 @@ from olivine.hookspecs import hookimpl
 from olivine.mlflow_layout import hf_folder as mlflow_hf_folder
 from olivine.mlflow_layout import hf_parts as mlflow_hf_parts
 from olivine.models import ModelRef, content_key, link_or_copy_tree
+from olivine.noise import hide_library_warning
 from olivine.passes import Accelerator, Pass, PassContext, ValidationContext
 from olivine.paths import resolve_path
 from olivine.resources import Resource, ResourceContext
@@ -80,7 +81,7 @@ __all__ = [
     "ModelRef", "content_key", "link_or_copy_tree", "DataConfig", "MetricConfig", "training_examples",
     "mlflow_hf_parts", "mlflow_hf_folder", "read_content_hashes",
     # errors and messages
-    "OlivineError", "ConfigError", "ConfigErrors", "PassError", "did_you_mean",
+    "OlivineError", "ConfigError", "ConfigErrors", "PassError", "did_you_mean", "hide_library_warning",
     # paths and durable files (blake2b of a file; fsync before a rename makes it final)
     "file_hash", "fsync_file", "fsync_dir",
     # plugins, workflows

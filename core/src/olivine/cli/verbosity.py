@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 
 import click
+
+from olivine.noise import apply_hidden_warnings
 
 VERBOSITY = "OLIVINE_VERBOSITY"  # -1 quiet, 0 default, 1 library output too, 2 debug logs too
 LOG_LEVEL = "OLIVINE_LOG_LEVEL"  # set by the command line; wins over the workflow's log_severity_level
 # Olive's --log_level numbers.
 OLIVE_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR, 4: logging.CRITICAL}
-# Warnings about a library's own internals, raised inside our calls: nothing there for the user to change.
-LIBRARY_WARNINGS = (
-    (UserWarning, r"Setting `save_embedding_layers` to `True`"),  # peft, when embed_tokens is a target
-    (FutureWarning, r"`is_gradient_checkpointing` is deprecated"),  # transformers, asked by peft
-)
 
 
 def verbosity() -> int:
@@ -70,8 +66,7 @@ def quiet_libraries() -> None:
     """Hide library output nobody can act on, unless -v. Call before transformers or datasets are imported."""
     if verbosity() >= 1:
         return
-    for category, message in LIBRARY_WARNINGS:
-        warnings.filterwarnings("ignore", message=message, category=category)
+    apply_hidden_warnings()  # what plugins registered about their libraries (hide_library_warning)
     os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # split generation and map bars
     try:
         from huggingface_hub.utils import disable_progress_bars, enable_progress_bars

@@ -4,7 +4,11 @@ Imports nothing heavy: torch, transformers, peft and onnxruntime-genai load insi
 model is evaluated, and in the doctor checks when ``olivine doctor`` runs.
 """
 
-from olivine import hookimpl
+from olivine import hide_library_warning, hookimpl
+
+# peft and transformers warn about their own internals inside our calls; nothing there for the user to change.
+hide_library_warning(UserWarning, r"Setting `save_embedding_layers` to `True`")  # peft, embed_tokens targeted
+hide_library_warning(FutureWarning, r"`is_gradient_checkpointing` is deprecated")  # transformers, asked by peft
 
 
 @hookimpl

@@ -20,7 +20,7 @@ class LocalSystem(System):
     def check(self, ctx: ValidationContext) -> None:
         """Every execution provider asked for must run here when this system evaluates ONNX models.
 
-        Building for a provider (ModelBuilder for dml on Linux) needs nothing of it, so a system
+        Building for a provider (an export for dml on Linux) needs nothing of it, so a system
         that only hosts passes is not checked.
         """
         check_execution_providers(self, ctx)

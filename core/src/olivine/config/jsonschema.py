@@ -2,7 +2,7 @@
 
 It accepts what ``olivine config validate`` reads: Olive's current schema and the old cookbook one (``config``
 wrappers, ``hf_config``, ``params_config``), the ``$schema`` key, engine fields at the top level and the
-old names a Config accepts through ``AliasChoices`` (LoRA's ``lora_r``)."""
+old names a Config accepts through ``AliasChoices`` (a pass's Olive-era spellings)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,11 @@ and blake2b) written last, then renamed into place. On resume the newest checkpo
 matches its hashes is used; a damaged one is skipped with a note naming it. Only when the pass has
 none of its own, a checkpoint the user named (``training_args.resume_from_checkpoint``) is loaded the
 same way; if none of it can be used, the run stops with one line saying why.
+
+One format for every layout: one process, DDP and FSDP2 write the same files (the trainable weights whole, the
+optimizer state indexed as ``Optimizer.state_dict`` indexes it), so a run may resume with another process count
+or parallelism. Under FSDP2 every rank takes part in gathering the shards (torch.distributed.checkpoint's
+full-state-dict helpers) and rank 0 writes; on resume every rank reads the files and keeps its own shard.
 """
 
 from __future__ import annotations
@@ -53,18 +58,18 @@ def latest(root: Path | None) -> Path | None:
 
 
 def resume(root: Path | None, model, optimizer, scheduler, scaler, note: Callable[[str], None],
-           named: Named | None = None) -> tuple[int, dict[str, Any]] | None:
+           named: Named | None = None, world=None) -> tuple[int, dict[str, Any]] | None:
     """Restore the newest intact checkpoint of ``root``, else of ``named``; (step, history), or None for none.
 
     The pass's own checkpoints come first: a run resumed from a named checkpoint and killed again
     continues from its own later ones.
     """
     reasons: list[str] = []
-    found = _first_loadable(candidates(root), model, optimizer, scheduler, scaler, note, reasons)
+    found = _first_loadable(candidates(root), model, optimizer, scheduler, scaler, note, reasons, world)
     if found is not None or named is None:
         return found
     reasons.clear()
-    found = _first_loadable(named.checkpoints(), model, optimizer, scheduler, scaler, note, reasons)
+    found = _first_loadable(named.checkpoints(), model, optimizer, scheduler, scaler, note, reasons, world)
     if found is None:
         why = reasons[0] if reasons else f"{named.folder} holds no finished checkpoint"
         raise NamedCheckpointError(f"{named.where}: cannot resume from {why}")
@@ -73,11 +78,11 @@ def resume(root: Path | None, model, optimizer, scheduler, scaler, note: Callabl
 
 
 def _first_loadable(paths: list[Path], model, optimizer, scheduler, scaler, note: Callable[[str], None],
-                    reasons: list[str]) -> tuple[int, dict[str, Any]] | None:
-    initial = trainable_state(model) if paths else {}
+                    reasons: list[str], world=None) -> tuple[int, dict[str, Any]] | None:
+    initial = _snapshot(model) if paths else {}
     for path in paths:
         try:
-            return load(path, model, optimizer, scheduler, scaler)
+            return load(path, model, optimizer, scheduler, scaler, world)
         except Exception as exc:  # noqa: BLE001 - any damage means: try the one before
             _restore(model, initial)
             reasons.append(f"{path}: {_reason(exc)}")
@@ -85,14 +90,22 @@ def _first_loadable(paths: list[Path], model, optimizer, scheduler, scaler, note
     return None
 
 
-def save(root: Path, step: int, model, optimizer, scheduler, scaler, history: dict[str, Any], keep: int) -> Path:
+def save(root: Path, step: int, model, optimizer, scheduler, scaler, history: dict[str, Any], keep: int,
+         world=None) -> Path | None:
+    """Write a checkpoint of ``step``; returns its folder, or None on a rank other than 0.
+
+    Every rank of a distributed run calls this: under FSDP2 the shards are gathered by all of them.
+    """
+    weights, optimizer_state = _gathered(model, optimizer, world)
+    if world is not None and not world.main:
+        return None
     final = root / f"{PREFIX}{step:09d}"
     staging = root / f".{final.name}.{os.getpid()}.tmp"
     try:
         root.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        _write(staging, step, model, optimizer, scheduler, scaler, history)
+        _write(staging, step, weights, optimizer_state, scheduler, scaler, history)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
         fsync_dir(root)
@@ -107,12 +120,56 @@ def save(root: Path, step: int, model, optimizer, scheduler, scaler, history: di
     return final
 
 
-def _write(folder: Path, step: int, model, optimizer, scheduler, scaler, history: dict[str, Any]) -> None:
-    torch.save(trainable_state(model), folder / "trainable.pt")
+def _gathered(model, optimizer, world) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The trainable weights and the optimizer state, whole (gathered from every rank under FSDP2)."""
+    if world is None or world.kind != "fsdp":
+        return trainable_state(model), optimizer.state_dict()
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+    from olivine_lora.parallel import full_trainable_state
+
+    weights = full_trainable_state(model)
+    # cpu_offload: only rank 0 keeps the gathered state (the others get an empty dict), on CPU
+    by_name = get_optimizer_state_dict(model, optimizer,
+                                       options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if not world.main:
+        return weights, {}
+    order = _param_names(model, optimizer)
+    index = {name: i for i, name in enumerate(order)}
+    return weights, {"state": {index[name]: value for name, value in by_name["state"].items()},
+                     "param_groups": [{**group, "params": [index[name] for name in group["params"]]}
+                                      for group in by_name["param_groups"]]}
+
+
+def _param_names(model, optimizer) -> list[str]:
+    """The optimizer's parameters by name, in the order ``Optimizer.state_dict`` numbers them."""
+    names = {id(param): name for name, param in model.named_parameters()}
+    return [names[id(param)] for group in optimizer.param_groups for param in group["params"]]
+
+
+def _load_optimizer(optimizer, state: dict[str, Any], model, world) -> None:
+    if world is None or world.kind != "fsdp":
+        optimizer.load_state_dict(state)
+        return
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+    order = _param_names(model, optimizer)
+    if len(state["state"]) > len(order) or any(not 0 <= int(i) < len(order) for i in state["state"]):
+        raise ValueError("its optimizer state does not fit this model's trainable parameters")
+    by_name = {"state": {order[int(i)]: value for i, value in state["state"].items()},
+               "param_groups": [{**group, "params": [order[int(i)] for i in group["params"]]}
+                                for group in state["param_groups"]]}
+    # every rank read the whole state from the files: each keeps its shard
+    set_optimizer_state_dict(model, optimizer, by_name, options=StateDictOptions(full_state_dict=True))
+
+
+def _write(folder: Path, step: int, weights: dict[str, torch.Tensor], optimizer_state: dict[str, Any], scheduler,
+           scaler, history: dict[str, Any]) -> None:
+    torch.save(weights, folder / "trainable.pt")
     torch_rng: dict[str, torch.Tensor | list[torch.Tensor]] = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         torch_rng["cuda"] = torch.cuda.get_rng_state_all()
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+    torch.save({"optimizer": optimizer_state, "scheduler": scheduler.state_dict(),
                 "scaler": scaler.state_dict() if scaler is not None else None, "rng": torch_rng},
                folder / "training.pt")
     files = {}
@@ -129,7 +186,7 @@ def _write(folder: Path, step: int, model, optimizer, scheduler, scaler, history
     fsync_dir(folder)
 
 
-def load(path: Path, model, optimizer, scheduler, scaler) -> tuple[int, dict[str, Any]]:
+def load(path: Path, model, optimizer, scheduler, scaler, world=None) -> tuple[int, dict[str, Any]]:
     """Restore everything ``save`` wrote; returns (step, history). Raises on any damage, before changing
     anything but the trainable weights (which ``resume`` puts back)."""
     state = json.loads((path / "state.json").read_text(encoding="utf-8"))
@@ -146,7 +203,7 @@ def load(path: Path, model, optimizer, scheduler, scaler) -> tuple[int, dict[str
     if missing:
         raise ValueError(f"does not fit this model (unknown parameters {missing[:3]})")
     _restore(model, weights)
-    optimizer.load_state_dict(training["optimizer"])
+    _load_optimizer(optimizer, training["optimizer"], model, world)
     scheduler.load_state_dict(training["scheduler"])
     if scaler is not None and training["scaler"] is not None:
         scaler.load_state_dict(training["scaler"])
@@ -162,11 +219,29 @@ def trainable_state(model) -> dict[str, torch.Tensor]:
     return {name: p.detach().cpu().clone() for name, p in model.named_parameters() if p.requires_grad}
 
 
+def _snapshot(model) -> dict[str, torch.Tensor]:
+    """The trainable weights as they are, to put back after a damaged checkpoint (FSDP2: this rank's shards)."""
+    return {name: p.detach().clone() if _is_sharded(p) else p.detach().cpu().clone()
+            for name, p in model.named_parameters() if p.requires_grad}
+
+
 def _restore(model, weights: dict[str, torch.Tensor]) -> None:
     params = dict(model.named_parameters())
     with torch.no_grad():
         for name, value in weights.items():
-            params[name].copy_(value)
+            param = params[name]
+            if _is_sharded(param) and not _is_sharded(value):
+                from torch.distributed.tensor import distribute_tensor
+
+                # every rank holds the whole tensor: each cuts its own shard, no communication
+                value = distribute_tensor(value.to(param.device), param.device_mesh, param.placements,
+                                          src_data_rank=None)
+            param.copy_(value)
+
+
+def _is_sharded(tensor) -> bool:
+    """A DTensor (FSDP2's parameters), told without importing torch.distributed in a single-process run."""
+    return hasattr(tensor, "device_mesh") and hasattr(tensor, "placements")
 
 
 def _reason(exc: Exception) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sys
@@ -115,11 +116,24 @@ def _failure(failures: dict, launch: Path, logs: Path, path: str) -> OlivineErro
             error = json.loads(told.read_text())
             if error.get("user"):
                 return WorkerError(error["message"], int(error.get("exit_code", 2)))
-    rank = min(failures, key=lambda r: (failures[r].timestamp, r))
+    rank = min(failures, key=lambda r: (_consequence(launch, r), failures[r].timestamp, r))
     failure = failures[rank]
     where = "its output is above" if rank == 0 else f"its log: {logs / f'rank-{rank}.log'}"
     return WorkerFailed(f"{path}: rank {rank} of {len(failures) and _world(launch)} stopped "
                         f"({_reason(failure.exitcode, launch, rank)}); the other ranks were stopped; {where}")
+
+
+# How gloo and NCCL report that another rank went away: the rank saying so is not the one that failed.
+PEER_GONE = re.compile(r"connection (reset|closed) by peer|broken pipe|communicator was aborted|"
+                       r"socket timeout|timed out|remote (worker|process)", re.IGNORECASE)
+
+
+def _consequence(launch: Path, rank: int) -> int:
+    """0: this rank died without a word (killed, crashed) or named its own error; 1: it only saw a peer go."""
+    told = launch / f"error-rank{rank}.json"
+    if not told.is_file():
+        return 0
+    return 1 if PEER_GONE.search(json.loads(told.read_text()).get("message", "")) else 0
 
 
 def _world(launch: Path) -> str:

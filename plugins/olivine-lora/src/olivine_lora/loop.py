@@ -49,7 +49,7 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
     plan = StepPlan(train, settings, args.train_sampling_strategy, args.dataloader_drop_last)
     start, history = 0, curves.new_history()
     resumed = checkpoint.resume(io.checkpoint_dir, stepper.model, stepper.optimizer, stepper.scheduler,
-                                stepper.scaler, io.note, io.resume_from)
+                                stepper.scaler, io.note, io.resume_from, stepper.world)
     if resumed is not None:
         start, history = resumed
         io.note(f"resumed from the checkpoint at step {start} of {settings.total_steps}")
@@ -87,9 +87,10 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
             if evaluation and done >= settings.eval_from and _due(done, settings.eval_every, settings):
                 _record_eval(stepper, evaluation, history, board, done)
             if settings.save_every and done % settings.save_every == 0 and done < settings.total_steps \
-                    and io.checkpoint_dir is not None and _writes_checkpoints(world):
+                    and io.checkpoint_dir is not None:
+                # every rank: FSDP2 gathers the shards from all of them; rank 0 writes
                 checkpoint.save(io.checkpoint_dir, done, stepper.model, stepper.optimizer, stepper.scheduler,
-                                stepper.scaler, history, io.keep_checkpoints)
+                                stepper.scaler, history, io.keep_checkpoints, world)
             fields = {"loss": shown} if shown is not None else {}
             bar.update(1, **fields, tok_s=round(tokens / train_seconds) if train_seconds else 0)
     board.close()
@@ -98,12 +99,6 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
 
 class CheckpointMismatch(OlivineError):
     """Ranks of one distributed run would resume from different steps."""
-
-
-def _writes_checkpoints(world) -> bool:
-    """One process: always. Several: rank 0, under DDP (every rank holds the same weights and optimizer state;
-    FSDP2's are sharded, and gathering them is not implemented, so an FSDP run restarts when killed)."""
-    return world is None or (world.main and world.kind == "ddp")
 
 
 def _due(done: int, every: int, settings: Settings) -> bool:

@@ -2,8 +2,10 @@
 run through the tone workflow on a tiny random model generated from its transformers config class.
 
 One family's run: LoRA (default targets) -> MergeAdapterWeights -> ModelBuilder int4 for cpu ->
-onnxruntime-genai generation, each through the real pass. Used by tests/test_model_families.py and
-by scripts/gen_models_doc.py, which writes docs/models.md from these results.
+onnxruntime-genai generation, each through the real pass; beside that chain, QLoRA (nf4 on CPU) ->
+MergeAdapterWeights into the de-quantized base, and an fp16 build of the merged model for cuda (the
+builder makes no fp16 cpu model, so it is built here, not run). Used by tests/test_model_families.py
+and by scripts/gen_models_doc.py, which writes docs/models.md from these results.
 """
 
 from __future__ import annotations
@@ -13,28 +15,24 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Per transformers model_type: what a tiny config needs beyond the shared dimensions so that the
-# builder and onnxruntime-genai accept it (all-attention Granite 4 layers, LFM2 conv + attention).
-CONFIG_OVERRIDES: dict[str, dict] = {
-    "granitemoehybrid": {"layer_types": ["attention", "attention"], "num_local_experts": 0,
-                         "shared_intermediate_size": 128, "position_embedding_type": "rope"},
-    "lfm2": {"layer_types": ["conv", "full_attention"]},
-    "lfm2_moe": {"layer_types": ["conv", "full_attention"], "num_dense_layers": 1, "num_experts": 4,
-                 "num_experts_per_tok": 2, "moe_intermediate_size": 64},
-    "gpt_oss": {"num_local_experts": 4, "num_experts_per_tok": 2},
-    "phi3": {"original_max_position_embeddings": 512},
-}
+# The matrix's tiny sizes (olivine.testing's defaults are smaller); a sliding window of 32 so that
+# sliding-window families use it within the short tone prompts.
+SIZES = dict(hidden_size=128, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+             num_key_value_heads=2, head_dim=32, max_position_embeddings=512, sliding_window=32)
 
-# Families whose export fails for a reason outside olivine: (stage, reason shown in docs/models.md).
-# The matrix checks that the failure still happens there, so a builder that fixes it fails the test.
-KNOWN_LIMITS: dict[str, tuple[str, str]] = {
-    "GptOssForCausalLM": ("int4", "the builder reads the original MXFP4 expert weights only, "
-                                  "not a merged model's"),
+# Families that fail a stage for a reason outside olivine: {stage: reason shown in docs/models.md}.
+# The matrix checks that the failure still happens there, so a library that fixes it fails the test.
+KNOWN_LIMITS: dict[str, dict[str, str]] = {
+    "GptOssForCausalLM": {"int4": "the builder reads the original MXFP4 expert weights only, not a merged model's"},
 }
 
 # Prompts of the held-out split scored for accuracy (each costs a forward in torch and in genai).
 HELD_OUT = 8
 STAGES = ("lora", "merge", "int4", "generate")
+# Checks beside the chain: each passes or fails on its own (fp16 needs the chain's merged model).
+SIDE_CHECKS = ("qlora", "fp16")
+# A QLoRA adapter merged into the de-quantized base computes what the 4-bit model with its adapter did.
+QLORA_TOLERANCE = 1e-4
 
 
 @dataclass
@@ -52,11 +50,15 @@ class FamilyResult:
     accuracy: dict[str, float] = field(default_factory=dict)
     stop_tokens: bool | None = None
     lora_notes: list[str] = field(default_factory=list)
+    side: dict[str, str | None] = field(default_factory=dict)  # SIDE_CHECKS name -> error, None when passed
+    qlora_vs_merged: float | None = None  # max |logit difference|, 4-bit adapter model vs merged
 
     def passed(self, name: str) -> bool | None:
         """None when not reached or not run; stages before the failing one passed."""
         if self.skipped:
             return None
+        if name in SIDE_CHECKS:
+            return None if name not in self.side else self.side[name] is None
         failed = STAGES.index(self.stage) if self.stage else len(STAGES)
         index = STAGES.index(name)
         return True if index < failed else (False if index == failed else None)
@@ -90,25 +92,9 @@ def model_type_for(architecture: str) -> tuple[str | None, str | None]:
 
 def make_tiny(architecture: str, kind: str, tokenizer, out: Path) -> Path:
     """A deterministic random-init model of ``architecture`` with the tone tokenizer, saved to ``out``."""
-    import torch
-    from olivine.testing import tokenizer as tk
-    from transformers import CONFIG_MAPPING, AutoModelForCausalLM, GenerationConfig
+    from olivine.testing.tiny_families import make_tiny as make
 
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in tk.SPECIAL_TOKENS}
-    options = dict(vocab_size=len(tokenizer), hidden_size=128, intermediate_size=128, num_hidden_layers=2,
-                   num_attention_heads=4, num_key_value_heads=2, head_dim=32, max_position_embeddings=512,
-                   sliding_window=32, pad_token_id=ids[tk.PAD], bos_token_id=ids[tk.ENDOFTEXT],
-                   eos_token_id=ids[tk.ENDOFTEXT], tie_word_embeddings=False)
-    options.update(CONFIG_OVERRIDES.get(kind, {}))
-    config = CONFIG_MAPPING[kind](**options)
-    config.architectures = [architecture]
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_config(config).to(torch.float32).eval()
-    model.generation_config = GenerationConfig(bos_token_id=ids[tk.ENDOFTEXT], pad_token_id=ids[tk.PAD],
-                                               eos_token_id=[ids[tk.ENDOFTEXT], ids[tk.END]])
-    model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    return make(kind, tokenizer, out, architecture=architecture, **SIZES)
 
 
 def tone_tokenizer():
@@ -137,8 +123,23 @@ def run_family(architecture: str, work: Path, tokenizer=None, steps: int = 8) ->
         stage = "generate"
         _generate(merged, onnx, result)
     except Exception as error:  # noqa: BLE001 - the matrix records what failed where
-        result.stage, result.error = stage, f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+        result.stage, result.error = stage, _describe(error)
+    if result.passed("merge"):
+        _side(result, "fp16", _fp16, merged, work / "fp16")
+    _side(result, "qlora", _qlora, base, work / "qlora", steps)
     return result
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:200]}"
+
+
+def _side(result: FamilyResult, name: str, check, *args) -> None:
+    try:
+        check(*args, result)
+        result.side[name] = None
+    except Exception as error:  # noqa: BLE001 - the matrix records what failed where
+        result.side[name] = _describe(error)
 
 
 def _ctx(folder: Path, key: str):
@@ -157,15 +158,21 @@ def _ctx(folder: Path, key: str):
                        logger=logging.getLogger(f"olivine.pass.{key}"))
 
 
-def _lora(base: Path, folder: Path, steps: int, result: FamilyResult):
+def _train(base: Path, folder: Path, steps: int, quantized: bool):
     from olivine import ModelRef
-    from olivine_lora.passes import LoRA
+    from olivine_lora.passes import LoRA, QLoRA
     from olivine_lora.run import train_adapter
 
-    config = LoRA.parse_config({"train_data_config": "tone_train", "r": 8, "alpha": 16, "training_args": {
+    kind = QLoRA if quantized else LoRA
+    config = kind.parse_config({"train_data_config": "tone_train", "r": 8, "alpha": 16, "training_args": {
         "learning_rate": 5e-3, "per_device_train_batch_size": 4, "max_steps": steps, "seed": 0}}, "passes.lora")
     ctx = _ctx(folder, "lora")
-    adapter, trained = train_adapter(config, ModelRef(format="hf", path=base), ctx, quantized=False)
+    adapter, trained = train_adapter(config, ModelRef(format="hf", path=base), ctx, quantized=quantized)
+    return adapter, trained, config, ctx
+
+
+def _lora(base: Path, folder: Path, steps: int, result: FamilyResult):
+    adapter, trained, config, ctx = _train(base, folder, steps, quantized=False)
     result.targets = ctx.report.get("target_modules", config.target_modules)
     result.attention = trained.base_model.model.config._attn_implementation
     result.lora_notes = list(ctx.report.get("notes", []))
@@ -173,6 +180,12 @@ def _lora(base: Path, folder: Path, steps: int, result: FamilyResult):
 
 
 def _merge(adapter, trained, folder: Path, result: FamilyResult):
+    merged, result.adapter_vs_merged = _merge_and_compare(adapter, trained, folder)
+    return merged
+
+
+def _merge_and_compare(adapter, trained, folder: Path):
+    """MergeAdapterWeights, and the largest |logit difference| between the merged model and ``trained``."""
     import torch
     from olivine_merge.merge_pass import MergeAdapterWeights
     from transformers import AutoModelForCausalLM
@@ -184,8 +197,29 @@ def _merge(adapter, trained, folder: Path, result: FamilyResult):
     with torch.no_grad():
         expected = trained(**batch).logits
         got = AutoModelForCausalLM.from_pretrained(merged.path, dtype=torch.float32).eval()(**batch).logits
-    result.adapter_vs_merged = float((got - expected).abs().max())
-    return merged
+    return merged, float((got - expected).abs().max())
+
+
+def _qlora(base: Path, folder: Path, steps: int, result: FamilyResult) -> None:
+    """QLoRA (nf4 base on CPU), merged into the de-quantized base: the merge must match the 4-bit model."""
+    adapter, trained, _, _ = _train(base, folder / "train", steps, quantized=True)
+    _, result.qlora_vs_merged = _merge_and_compare(adapter, trained, folder / "merge")
+    if not result.qlora_vs_merged <= QLORA_TOLERANCE:
+        raise AssertionError(f"merged logits differ from the 4-bit model's by {result.qlora_vs_merged:.2g}")
+
+
+def _fp16(merged, folder: Path, result: FamilyResult) -> None:
+    """An fp16 build for cuda, whose logits come out as fp16 (no CPU here runs it: not generated)."""
+    import onnx
+    from olivine_modelbuilder.model_builder import ModelBuilder
+
+    builder = ModelBuilder(ModelBuilder.parse_config({"precision": "fp16", "execution_provider": "cuda"},
+                                                     "passes.builder"))
+    built = builder.run(merged, _ctx(folder, "builder"))
+    graph = onnx.load(str(built.path / "model.onnx"), load_external_data=False).graph
+    logits = next(output for output in graph.output if output.name == "logits")
+    if logits.type.tensor_type.elem_type != onnx.TensorProto.FLOAT16:
+        raise AssertionError("the fp16 build's logits are not fp16")
 
 
 def _prompt_batch(model):

@@ -19,7 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "models.md"
 TABLE_START, TABLE_END = "<!-- family table: generated -->", "<!-- end of family table -->"
 HEADER = ("| Architecture | model_type | LoRA | merge | int4 (cpu) | genai generation, stop tokens | "
-          "attention in training | default LoRA targets |\n|---|---|---|---|---|---|---|---|")
+          "QLoRA (nf4, cpu) and merge | fp16 | attention in training | default LoRA targets |\n"
+          "|---|---|---|---|---|---|---|---|---|---|")
+COLUMNS = ("lora", "merge", "int4", "generate", "qlora", "fp16")
+# What a passing fp16 check means: built for cuda, since no CPU target of the builder takes fp16.
+FP16_BUILT = "built for cuda; not run (the builder makes no fp16 cpu model)"
 
 
 def _matrix():
@@ -35,13 +39,16 @@ def row(result) -> str:
     """One table row for a FamilyResult."""
     matrix = _matrix()
     if result.skipped:
-        cells = ["not run: " + result.skipped] + [""] * 5
+        cells = ["not run: " + result.skipped] + [""] * (len(COLUMNS) + 1)
     else:
-        limit = matrix.KNOWN_LIMITS.get(result.architecture)
+        limits = matrix.KNOWN_LIMITS.get(result.architecture, {})
         marks = {True: "yes", False: "no", None: "-"}
-        cells = [marks[result.passed(stage)] for stage in matrix.STAGES]
-        if limit and result.stage == limit[0]:
-            cells[matrix.STAGES.index(limit[0])] = "no: " + limit[1]
+        cells = [marks[result.passed(stage)] for stage in COLUMNS]
+        if result.passed("fp16"):
+            cells[COLUMNS.index("fp16")] = FP16_BUILT
+        for stage, reason in limits.items():
+            if result.passed(stage) is False:
+                cells[COLUMNS.index(stage)] = "no: " + reason
         targets = result.targets if isinstance(result.targets, str) else ", ".join(result.targets or [])
         cells += [result.attention or "-", targets or "-"]
     return f"| {result.architecture} | {result.model_type or '-'} | " + " | ".join(cells) + " |"

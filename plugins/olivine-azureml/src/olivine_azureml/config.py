@@ -124,7 +124,11 @@ class AzureMLConfig(SystemConfig):
         description="the workspace for this system only (default: the workflow's top-level azureml_client)")
     resources: ResourcesConfig | None = Field(default=None, description="what each job asks of the compute")
     instance_count: int = Field(
-        default=1, ge=1, description="nodes per job; above 1 only a distribution-aware pass uses them")
+        default=1, ge=1, description="nodes per job; above 1 a distribution-aware pass (LoRA, QLoRA) trains across "
+                                     "them as one PyTorch-distribution job")
+    process_count_per_instance: int | None = Field(
+        default=None, ge=1, description="processes per node for a distribution-aware pass, one per GPU (default: "
+                                        "the pass's distributed.nproc_per_node)")
     tags: dict[str, str] = Field(default_factory=dict, description="tags on every job")
     hf_token: bool = Field(
         default=False, description="give jobs the Hugging Face token, read inside the job from the Key Vault secret "

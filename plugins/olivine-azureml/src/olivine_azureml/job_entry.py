@@ -6,7 +6,10 @@ has mounted, writes the bound spec into the output folder and runs ``olivine run
 folder is that mounted output (a datastore path keyed by the pass's cache key), so a preempted job leaves its
 checkpoints behind; ``--resume-from`` (the same path, mounted read-only when an earlier attempt left some)
 fills that folder first when the output mount does not show them, and the pass resumes from the newest intact
-one. With ``OLIVINE_HF_TOKEN_KEYVAULT`` set,
+one. With ``--distributed`` (a LoRA pass over several nodes, a PyTorch-distribution job) this node's rank and
+the rendezvous come from what AzureML sets (MASTER_ADDR, MASTER_PORT, NODE_RANK) into the pass's ``distributed``
+section, and olivine's launcher starts this node's processes; the node of rank 0 writes the outputs, the others
+write theirs to a scratch folder. With ``OLIVINE_HF_TOKEN_KEYVAULT`` set,
 the Hugging Face token is read from that Key Vault with the compute's identity and given to
 ``olivine run-pass`` as ``HF_TOKEN``; it is never printed nor written anywhere.
 
@@ -43,7 +46,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="an input mounted from a registry or workspace model: find its Hugging Face folder")
     parser.add_argument("--checkpoints", type=Path, help="the pass's checkpoint folder (a mounted output)")
     parser.add_argument("--resume-from", type=Path, help="checkpoints an earlier attempt left (a mounted input)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="one node of a PyTorch-distribution job: its rank and rendezvous from the environment")
     return parser.parse_args(argv)
+
+
+def node_settings(env: dict[str, str]) -> dict[str, object]:
+    """This node's place in the job, from what AzureML's PyTorch distribution sets; raises ValueError naming
+    what is missing."""
+    missing = [name for name in ("MASTER_ADDR", "MASTER_PORT") if not env.get(name)]
+    rank = env.get("NODE_RANK") or env.get("RANK")  # one process per node: RANK is the node's rank
+    if rank is None:
+        missing.append("NODE_RANK")
+    if missing:
+        raise ValueError(f"{', '.join(missing)} not set: the job was not started with a PyTorch distribution")
+    settings: dict[str, object] = {"rdzv_endpoint": f"{env['MASTER_ADDR']}:{env['MASTER_PORT']}",
+                                   "node_rank": int(str(rank))}
+    if env.get("AZUREML_RUN_ID"):  # the same on every node of the job
+        settings["rdzv_id"] = env["AZUREML_RUN_ID"]
+    return settings
+
+
+def distributed_spec(spec: dict, settings: dict[str, object]) -> dict:
+    config = spec["config"]
+    return {**spec, "config": {**config, "distributed": {**(config.get("distributed") or {}), **settings}}}
 
 
 def restore_checkpoints(source: Path, target: Path) -> list[str]:
@@ -109,6 +135,16 @@ def main(argv: list[str] | None = None) -> int:
     from olivine import rebase_spec
 
     args = parse_args(argv)
+    node: dict[str, object] = {}
+    if args.distributed:
+        try:
+            node = node_settings(dict(os.environ))
+        except ValueError as exc:
+            args.output.mkdir(parents=True, exist_ok=True)
+            return _fail(args.output, str(exc))
+        print(f"olivine_job.py: node {node['node_rank']}, rendezvous at {node['rdzv_endpoint']}", flush=True)
+        if node["node_rank"] != 0:  # the outputs are rank 0's: the other nodes must not write over them
+            args.output = Path(tempfile.mkdtemp(prefix="olivine-node-output-"))
     args.output.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="olivine-checkpoints-") as scratch:
         checkpoints = args.checkpoints.resolve() if args.checkpoints else Path(scratch)
@@ -123,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             mapping[token] = str(model_folder(Path(mapping[token]), Path(tempfile.mkdtemp(prefix=f"olivine-{name}-"))))
         ordered = dict(sorted(mapping.items(), key=lambda item: -len(item[0])))
         spec = rebase_spec(json.loads(args.spec.read_text()), ordered)
+        if node:
+            spec = distributed_spec(spec, node)
         bound = args.output / "spec.json"
         bound.write_text(json.dumps(spec, indent=2))
         (args.output / "bindings.json").write_text(json.dumps(mapping, indent=2))
@@ -133,7 +171,17 @@ def main(argv: list[str] | None = None) -> int:
                                       f"{os.environ.get('OLIVINE_HF_TOKEN_KEYVAULT')}: {type(exc).__name__}: {exc}")
         command = [sys.executable, "-m", "olivine", "run-pass", "--spec", str(bound)]
         print("olivine_job.py: olivine run-pass --spec", bound, flush=True)
-        return subprocess.call(command, env={**os.environ, **secret_env, "OLIVINE_CHILD": "1"})
+        status = subprocess.call(command, env={**os.environ, **secret_env, "OLIVINE_CHILD": "1"})
+        return _node_status(status, args.output) if node.get("node_rank") else status
+
+
+def _node_status(status: int, output: Path) -> int:
+    """A node other than rank 0's ends its pass with "this node's ranks finished": a success for AzureML."""
+    result = output / "result.json"
+    if status and result.is_file() and json.loads(result.read_text()).get("error_type") == "NodeFinished":
+        print("olivine_job.py: this node's ranks finished; the node of rank 0 writes the outputs", flush=True)
+        return 0
+    return status
 
 
 def _fail(output: Path, message: str) -> int:

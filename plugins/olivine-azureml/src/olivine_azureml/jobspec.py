@@ -50,6 +50,7 @@ class JobDraft:
     checkpoint_key: str | None = None  # the pass's cache key; None for an evaluation
     resume: bool = False  # an earlier attempt left checkpoints: mount them as an input too
     attempt: int = 0  # resubmissions so far (max_retries)
+    distributed: bool = False  # one PyTorch-distribution job over several nodes (distribution.shape)
 
     @property
     def command(self) -> str:
@@ -61,6 +62,8 @@ class JobDraft:
             args.append(f"--checkpoints ${{{{outputs.{CHECKPOINTS_NAME}}}}}")
         if self.checkpoint_key and self.resume:
             args.append(f"--resume-from {job_entry.input_token(RESUME_NAME)}")
+        if self.distributed:
+            args.append("--distributed")
         return " ".join(args)
 
     @property
@@ -135,6 +138,7 @@ def command_job(draft_: JobDraft, config: AzureMLConfig, environment, input_path
                                    mode="rw_mount")}
     checkpoints = draft_.checkpoint_path()
     tags = {**config.tags, **draft_.tags}
+    extra: dict[str, Any] = {}
     if checkpoints:
         outputs[CHECKPOINTS_NAME] = Output(type="uri_folder", path=datastore_uri(store, checkpoints), mode="rw_mount")
         if draft_.resume:
@@ -142,6 +146,10 @@ def command_job(draft_: JobDraft, config: AzureMLConfig, environment, input_path
         tags.update({"olivine.checkpoints": checkpoints, "olivine.attempt": str(draft_.attempt),
                      "olivine.max_retries": str(config.max_retries)})
     res = config.resources
+    if draft_.distributed:
+        from olivine_azureml.distribution import JOB_DISTRIBUTION
+
+        extra["distribution"] = dict(JOB_DISTRIBUTION)
     return command(
         name=draft_.name, display_name=f"olivine {draft_.label}", experiment_name=config.experiment_name,
         command=draft_.command, code=str(code), environment=environment,
@@ -149,7 +157,7 @@ def command_job(draft_: JobDraft, config: AzureMLConfig, environment, input_path
         inputs=inputs, outputs=outputs, tags=tags,
         instance_count=(res.instance_count if res and res.instance_count else config.instance_count),
         instance_type=res.instance_type if res else None, shm_size=res.shm_size if res else None,
-        docker_args=res.docker_args if res else None,
+        docker_args=res.docker_args if res else None, **extra,
     )
 
 

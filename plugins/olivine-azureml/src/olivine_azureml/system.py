@@ -113,8 +113,11 @@ class AzureML(System[AzureMLConfig]):
         # The output's format: a pass writing onnx-genai (ModelBuilder) needs the runtime its plugin leaves to an extra.
         output_format = pass_.output_format(model.format)
         requirements = self._requirements("passes", pass_, output_format, ctx.accelerator.execution_provider)
+        from olivine_azureml.distribution import shape
+
+        spec, distributed = shape(spec, self.config, pass_)  # LoRA on several nodes: one PyTorch-distribution job
         result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, requirements, ctx.dry_run,
-                           where=f"passes.{label}")
+                           where=f"passes.{label}", distributed=distributed)
         if result is None:
             return ModelRef(format=output_format, path=ctx.output_dir, metadata={"dry_run": True})
         ctx.report.update(result.get("report", {}))
@@ -149,7 +152,7 @@ class AzureML(System[AzureMLConfig]):
         return result["metrics"]
 
     def _run(self, spec: dict, label: str, output_dir: Path, workflow_dir: Path, requirements: list[str],
-             dry_run: Path | None, where: str) -> dict | None:
+             dry_run: Path | None, where: str, distributed: bool = False) -> dict | None:
         from olivine_azureml import environment, jobspec
         from olivine_azureml.uploads import digest_of
 
@@ -157,6 +160,7 @@ class AzureML(System[AzureMLConfig]):
             raise ConfigError("azureml_client", f"system {self.key} (AzureML) was not validated with a workspace")
         draft = jobspec.draft(spec, label, output_dir, lambda p: digest_of(p, self._memo), unique=dry_run is None,
                               where=where)
+        draft.distributed = distributed
         draft.env_vars.update(self._job_env(workflow_dir if dry_run is None else None))
         draft.tags.update({"olivine.version": olivine.__version__, "olivine.step": label})
         env = environment.job_environment(self.config, workflow_dir, requirements, f"systems.{self.key}")

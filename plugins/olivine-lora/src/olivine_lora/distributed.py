@@ -30,6 +30,10 @@ class DistributedConfig(StrictConfig):
     rdzv_id: str | None = Field(
         None, description="Rendezvous id shared by the nodes of one run (default: the pass's cache key).")
     rdzv_timeout: int = Field(900, ge=1, description="Seconds to wait for every node to join.")
+    node_rank: int | None = Field(
+        None, ge=0, description="This node's rank (0 .. nnodes-1), as a scheduler numbering its nodes gives it "
+                                "(AzureML's NODE_RANK): a static rendezvous at rdzv_endpoint, the node of rank 0 "
+                                "hosting it and running rank 0. Unset: nodes join in any order.")
 
     def processes(self, cuda_devices: int) -> int:
         if self.nproc_per_node == "auto":
@@ -92,6 +96,8 @@ def config_errors(cfg, path: str, quantized: bool) -> list[ConfigError]:
     if dist is not None:
         if isinstance(dist.nproc_per_node, int) and dist.nproc_per_node < 1:
             errors.append(ConfigError(f"{path}.distributed.nproc_per_node", "must be at least 1"))
+        if dist.node_rank is not None and dist.node_rank >= dist.nnodes:
+            errors.append(ConfigError(f"{path}.distributed.node_rank", f"must be below nnodes ({dist.nnodes})"))
         if dist.nnodes > 1 and not dist.rdzv_endpoint:
             errors.append(ConfigError(f"{path}.distributed.rdzv_endpoint", "required when nnodes > 1",
                                       "host:port of a machine every node reaches, e.g. node0:29400"))

@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import uuid
@@ -52,10 +53,13 @@ def run_distributed(cfg, model: ModelRef, ctx: PassContext, quantized: bool) -> 
     nproc = processes(dist, cfg.training_args.use_cpu or backend == "gloo", f"{path}.distributed.nproc_per_node")
     root = ctx.checkpoint_dir if ctx.checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix="olivine-ddp-"))
     launch, logs = root / "launch", root / "logs"
+    if dist.nnodes > 1:  # the checkpoint folder is shared by the nodes: each its own launch folder
+        launch = launch / (f"node-{dist.node_rank}" if dist.node_rank is not None else socket.gethostname())
     shutil.rmtree(launch, ignore_errors=True)  # a previous attempt's result or errors must not be read
     launch.mkdir(parents=True)
-    shutil.rmtree(logs, ignore_errors=True)
-    logs.mkdir(parents=True)
+    if dist.nnodes == 1:  # several nodes write their ranks' logs here: none may clear the others'
+        shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True, exist_ok=True)
     pass_ = (QLoRA if quantized else LoRA)(cfg)
     spec = {**pass_spec(pass_, model, ctx), "launch": str(launch), "logs": str(logs), "show_progress":
             ctx.show_progress, "backend": backend, "timeout": getattr(cfg.training_args, "ddp_timeout", None)}
@@ -96,10 +100,14 @@ def _launch(dist: DistributedConfig, nproc: int, launch: Path, root: Path, path:
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
     single = dist.nnodes == 1 and not dist.rdzv_endpoint
+    # node_rank: the scheduler numbered the nodes (torchrun's static rendezvous, node 0 hosts the store)
+    static = dist.node_rank is not None and not single
     config = LaunchConfig(
         min_nodes=dist.nnodes, max_nodes=dist.nnodes, nproc_per_node=nproc,
         run_id=dist.rdzv_id or (uuid.uuid4().hex if single else root.name),
-        rdzv_backend="c10d", rdzv_endpoint="localhost:0" if single else str(dist.rdzv_endpoint),
+        rdzv_backend="static" if static else "c10d",
+        rdzv_configs={"rank": dist.node_rank} if static else {},
+        rdzv_endpoint="localhost:0" if single else str(dist.rdzv_endpoint),
         rdzv_timeout=dist.rdzv_timeout, max_restarts=0, monitor_interval=0.5,
         logs_specs=DefaultLogsSpecs(log_dir=str(launch / "elastic")))
     try:

@@ -93,11 +93,12 @@ class FakeSite:
         for name in ("OLIVINE_LOAD_PLUGINS", "OLIVINE_STRICT_PLUGINS", "OLIVINE_PLUGIN_MODULES"):
             monkeypatch.delenv(name, raising=False)
 
-    def add(self, dist: str, ep_name: str, hooks_code: str, version: str = "1.0.0") -> None:
+    def add(self, dist: str, ep_name: str, hooks_code: str, version: str = "1.0.0", requires: tuple = ()) -> None:
         module = dist.replace("-", "_") + "_hooks"
         info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
         info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        requirements = "".join(f"Requires-Dist: {r}\n" for r in requires)
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n{requirements}")
         (info / "entry_points.txt").write_text(f"[olivine]\n{ep_name} = {module}\n")
         (self.root / f"{module}.py").write_text(textwrap.dedent(hooks_code))
         self.modules.append(module)
@@ -250,6 +251,19 @@ def test_load_plugins_variable_loads_only_the_named_plugins(site, monkeypatch):
 
     assert [info.name for info in plugins.infos] == ["builtin", "good"]
     assert "olivine_broken_hooks" not in sys.modules
+
+
+def test_a_selected_plugin_brings_the_plugins_its_distribution_requires(site, monkeypatch):
+    """olivine-modelbuilder's shape: it needs olivine-runtimes' runtimes to evaluate what it builds."""
+    site.add("olivine-shared", "shared", "")
+    site.add("olivine-good", "good", GOOD_HOOKS, requires=("olivine-shared>=1", 'olivine-broken; extra == "x"'))
+    site.add("olivine-broken", "broken", "raise ImportError('never imported')\n")
+    _only(monkeypatch, "good")
+
+    plugins = load_plugins()
+
+    assert sorted(info.name for info in plugins.infos) == ["builtin", "good", "shared"]
+    assert "olivine_broken_hooks" not in sys.modules  # only an extra asks for it
 
 
 def test_duplicate_names_are_an_error_naming_both_distributions(site, monkeypatch):

@@ -172,6 +172,8 @@ def _entry_point_modules():
     options = {"namespace": ENTRY_POINT_GROUP, "invoke_on_load": False,
                "on_load_failure_callback": lambda _mgr, ep, err: failures.append((ep, err))}
     wanted = selected_plugins()
+    if wanted is not None:
+        wanted = with_required_plugins(wanted)
     # With a selection, the other plugins are not even imported: a broken or slow one cannot interfere.
     manager = ExtensionManager(**options) if wanted is None else NamedExtensionManager(names=sorted(wanted),
                                                                                         **options)
@@ -180,6 +182,45 @@ def _entry_point_modules():
     for ep, err in failures:
         log.debug("plugin %s failed to import", ep.name, exc_info=err)
         yield ep, None, err
+
+
+def with_required_plugins(names: set[str]) -> set[str]:
+    """``names`` plus the plugins their distributions require (olivine-modelbuilder needs olivine-runtimes'
+    runtimes): a selection names what the user wants, not what that needs to work."""
+    eps = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    by_distribution: dict[str, list[str]] = {}
+    for ep in eps:
+        if getattr(ep, "dist", None) is not None:
+            by_distribution.setdefault(_normalized(ep.dist.metadata["Name"]), []).append(ep.name)
+    found, todo = set(names), [ep for ep in eps if ep.name in names]
+    while todo:
+        ep = todo.pop()
+        for required in _required_names(getattr(ep, "dist", None)):
+            for name in by_distribution.get(required, []):
+                if name not in found:
+                    found.add(name)
+                    todo.extend(e for e in eps if e.name == name)
+    return found
+
+
+def _required_names(dist: Any) -> list[str]:
+    """Normalized names of what ``dist`` requires unconditionally (extras and other platforms left out)."""
+    if dist is None:
+        return []
+    try:
+        from packaging.requirements import Requirement
+    except ImportError:
+        return []
+    names = []
+    for text in dist.requires or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            names.append(_normalized(requirement.name))
+    return names
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
 
 
 def _distribution_of(ep: Any) -> tuple[str, str]:

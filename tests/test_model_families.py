@@ -151,8 +151,51 @@ def test_fine_tuning_alone_works_for_a_family_the_builder_cannot_export(olmo2, t
     assert isinstance(adapter, ModelRef) and adapter.format == "hf+adapter"
 
 
-def test_default_targets_of_an_unlisted_family_leave_the_router_frozen(tokenizer, tmp_path):
-    """Mixtral-like MoE (Qwen2-MoE is in no default-target list): experts adapted, router not."""
+# Mixture-of-experts families transformers builds from a config: model_type -> (class, expert settings).
+# transformers 5 stores their experts as fused 3-D parameters and routes with a TopKRouter module
+# (Qwen2-MoE also scales its shared expert by a one-output linear gate).
+MOE = {
+    "mixtral": ("MixtralForCausalLM", {"num_local_experts": 4, "num_experts_per_tok": 2}),
+    "qwen2_moe": ("Qwen2MoeForCausalLM", {"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32,
+                                          "shared_expert_intermediate_size": 32}),
+    "qwen3_moe": ("Qwen3MoeForCausalLM", {"num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32}),
+    "phimoe": ("PhimoeForCausalLM", {"num_local_experts": 4, "num_experts_per_tok": 2}),  # Phi-3.5-MoE
+    "lfm2_moe": ("Lfm2MoeForCausalLM", {}),  # the builder exports it: its matrix row runs int4 and generation
+}
+ROUTER_LEAVES = ("gate", "router", "shared_expert_gate")
+
+
+@pytest.mark.parametrize("kind", sorted(MOE))
+def test_lora_on_a_mixture_of_experts_leaves_the_router_frozen(kind, tokenizer, tmp_path):
+    import torch
+    from olivine.testing.tiny_families import make_tiny
+    from transformers import AutoModelForCausalLM
+
+    architecture, experts = MOE[kind]
+    base = make_tiny(kind, tokenizer, tmp_path / "base", architecture=architecture, hidden_size=64, head_dim=16,
+                     **experts)
+
+    adapter, trained, _, ctx = matrix._train(base, tmp_path / "lora", 2, quantized=False)
+    merged, difference = matrix._merge_and_compare(adapter, trained, tmp_path / "merge")
+
+    model = trained.get_base_model()
+    routers = [name for name, _ in model.named_modules() if name.rsplit(".", 1)[-1] in ROUTER_LEAVES]
+    assert routers, f"no router found in {kind}"
+    adapted = {name.split(".lora_")[0] for name, _ in trained.named_parameters() if ".lora_" in name}
+    assert adapted and not [name for name in adapted for router in routers if f".{router}." in f".{name}."]
+    assert not [name for name, p in model.named_parameters() if p.requires_grad and "lora_" not in name]
+    assert {"q_proj", "k_proj", "v_proj"} <= set(ctx.report["target_modules"])
+    assert not set(ROUTER_LEAVES) & set(ctx.report["target_modules"])
+    # The merged model routes exactly as the base did: its router weights are the base's.
+    before, after = (AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).state_dict()
+                     for path in (base, merged.path))
+    router_keys = [key for key in before if any(key.startswith(router + ".") for router in routers)]
+    assert router_keys and all(torch.equal(before[key], after[key]) for key in router_keys)
+    assert difference <= 1e-5
+
+
+def test_default_targets_of_qwen2_moe_adapt_its_shared_expert_and_leave_its_gates_frozen():
+    """Qwen2-MoE is in no default-target list: its linear layers are found on the loaded model."""
     import torch
     from olivine_lora.architectures import LINEAR_LAYERS, default_targets
     from transformers import AutoModelForCausalLM, Qwen2MoeConfig
@@ -165,5 +208,13 @@ def test_default_targets_of_an_unlisted_family_leave_the_router_frozen(tokenizer
 
     targets = default_targets("qwen2_moe", model)
 
-    assert "gate" not in targets and "lm_head" not in targets
-    assert {"q_proj", "o_proj"} <= set(targets)
+    assert {"gate_proj", "up_proj", "down_proj"} <= set(targets)  # the shared expert's layers
+    assert not {"gate", "shared_expert_gate", "lm_head"} & set(targets)
+
+
+def test_naming_the_mixtral_router_as_a_target_is_refused_at_validation():
+    from olivine_lora.passes import target_name_errors
+
+    errors = target_name_errors(["q_proj", "gate"], "mixtral", "passes.lora")
+
+    assert [error.path for error in errors] == ["passes.lora.target_modules[1]"]

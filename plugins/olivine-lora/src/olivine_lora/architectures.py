@@ -31,7 +31,9 @@ LINEAR_LAYERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "nemotron": (("q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"), ("lm_head", "embed_tokens")),
     "granite": _LLAMA_LIKE,
     "phi": (("q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"), ("lm_head", "embed_tokens")),
-    "mixtral": (("q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"), ("gate", "lm_head", "embed_tokens")),
+    # transformers 5 keeps Mixtral's experts as fused 3-D parameters and its router is no linear layer:
+    # attention is what LoRA can adapt (the router stays frozen).
+    "mixtral": (("q_proj", "k_proj", "v_proj", "o_proj"), ("lm_head", "embed_tokens")),
     "gpt2": (("c_attn", "c_proj", "c_fc"), ("lm_head", "wte")),
     "gpt_neox": (("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"), ("embed_out", "embed_in")),
     "falcon": (("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"), ("lm_head", "word_embeddings")),
@@ -71,6 +73,8 @@ def _is_router(name: str, module, experts: int) -> bool:
     # One score per expert, named as routers are (Mixtral's "gate", GraniteMoE's "router.layer");
     # the name test keeps an attention projection that happens to be as wide as the expert count.
     leaf = name.rsplit(".", 1)[-1]
+    if leaf == "shared_expert_gate":  # Qwen2-MoE: one score per token, how much the shared expert adds
+        return module.out_features == 1
     return module.out_features == experts and (leaf == "gate" or "router" in name)
 
 

@@ -130,8 +130,8 @@ def _gathered(model, optimizer, world) -> tuple[dict[str, torch.Tensor], dict[st
 
     weights = full_trainable_state(model)
     # cpu_offload: only rank 0 keeps the gathered state (the others get an empty dict), on CPU
-    by_name = get_optimizer_state_dict(model, optimizer,
-                                       options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    by_name: dict[str, Any] = get_optimizer_state_dict(  # "state" and "param_groups"
+        model, optimizer, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
     if not world.main:
         return weights, {}
     order = _param_names(model, optimizer)
@@ -156,9 +156,10 @@ def _load_optimizer(optimizer, state: dict[str, Any], model, world) -> None:
     order = _param_names(model, optimizer)
     if len(state["state"]) > len(order) or any(not 0 <= int(i) < len(order) for i in state["state"]):
         raise ValueError("its optimizer state does not fit this model's trainable parameters")
-    by_name = {"state": {order[int(i)]: value for i, value in state["state"].items()},
-               "param_groups": [{**group, "params": [order[int(i)] for i in group["params"]]}
-                                for group in state["param_groups"]]}
+    by_name: dict[str, Any] = {
+        "state": {order[int(i)]: value for i, value in state["state"].items()},
+        "param_groups": [{**group, "params": [order[int(i)] for i in group["params"]]}
+                         for group in state["param_groups"]]}
     # every rank read the whole state from the files: each keeps its shard
     set_optimizer_state_dict(model, optimizer, by_name, options=StateDictOptions(full_state_dict=True))
 

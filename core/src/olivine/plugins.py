@@ -190,8 +190,9 @@ def with_required_plugins(names: set[str]) -> set[str]:
     eps = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
     by_distribution: dict[str, list[str]] = {}
     for ep in eps:
-        if getattr(ep, "dist", None) is not None:
-            by_distribution.setdefault(_normalized(ep.dist.metadata["Name"]), []).append(ep.name)
+        dist = getattr(ep, "dist", None)
+        if dist is not None:
+            by_distribution.setdefault(_normalized(dist.metadata["Name"]), []).append(ep.name)
     found, todo = set(names), [ep for ep in eps if ep.name in names]
     while todo:
         ep = todo.pop()

@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from olivine.testing import tokenizer as tk
-from olivine.testing.tiny_model import _cache_root, tiny_phi3
+from olivine.testing.tiny_model import _cache_root, built_once, tiny_phi3
 
 # family -> transformers model_type, for the families Olive recipes target.
 FAMILIES = {"llama": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "mistral": "mistral",
@@ -67,24 +65,10 @@ def tiny_model(family: str) -> Path:
     base = tiny_phi3()
     if family == "phi3":
         return base
-    target = _cache_root() / f"tiny-{family}-{_content_key(base)}"
-    if (target / "config.json").is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Build beside the target and rename into place, so a concurrent caller never sees half a model.
-    staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
-    try:
-        from transformers import AutoTokenizer
+    from transformers import AutoTokenizer
 
-        make_tiny(FAMILIES[family], AutoTokenizer.from_pretrained(base), staging)
-        try:
-            os.replace(staging, target)
-        except OSError:
-            if not (target / "config.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return built_once(_cache_root() / f"tiny-{family}-{_content_key(base)}",
+                      lambda out: make_tiny(FAMILIES[family], AutoTokenizer.from_pretrained(base), out))
 
 
 def _content_key(base: Path) -> str:

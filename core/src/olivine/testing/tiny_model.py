@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from olivine.testing import tokenizer as tk
@@ -74,14 +74,18 @@ def tone_texts(data_dir: str | os.PathLike | None = None) -> list[str]:
 def tiny_phi3() -> Path:
     """The tiny Phi-3 built from the tone data, made once per content and kept in a cache folder."""
     texts = tone_texts()
-    target = _cache_root() / f"tiny-phi3-{_content_key(texts)}"
+    return built_once(_cache_root() / f"tiny-phi3-{_content_key(texts)}", lambda out: make_tiny_phi3(out, texts))
+
+
+def built_once(target: Path, build: Callable[[Path], object]) -> Path:
+    """``target`` as ``build(folder)`` makes it, built only when absent. It is built beside the target and
+    renamed into place, so a concurrent caller never sees half a model (the first rename wins)."""
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Build beside the target and rename into place, so a concurrent caller never sees half a model.
     staging = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
     try:
-        make_tiny_phi3(staging, texts)
+        build(staging)
         try:
             os.replace(staging, target)
         except OSError:

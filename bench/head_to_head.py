@@ -53,6 +53,10 @@ STEPS = ("train", "merge", "build", "evaluate")
 PASS_STEP = {"LoRA": "train", "QLoRA": "train", "MergeAdapterWeights": "merge", "ModelBuilder": "build",
              "lora": "train", "mergeadapterweights": "merge", "modelbuilder": "build"}
 PHI3_TARGETS = ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"]
+# Where Phi-3's LoRA-able modules sit, to turn a target_modules pattern into the names Olive takes (a list)
+PHI3_MODULES = {"qkv_proj": "model.layers.0.self_attn.qkv_proj", "o_proj": "model.layers.0.self_attn.o_proj",
+                "gate_up_proj": "model.layers.0.mlp.gate_up_proj", "down_proj": "model.layers.0.mlp.down_proj",
+                "embed_tokens": "model.embed_tokens", "lm_head": "lm_head"}
 OLIVE = "Olive 0.13"  # telemetry off: the row the ratios use
 OLIVE_TELEMETRY_ON = "Olive tel. on"
 TELEMETRY_OFF = {"OLIVE_DISABLE_TELEMETRY": "1"}
@@ -85,7 +89,7 @@ class Training:
     r: int = 16
     alpha: float = 32
     dropout: float = 0.1
-    target_modules: list[str] = field(default_factory=lambda: list(PHI3_TARGETS))
+    target_modules: list[str] | str = field(default_factory=lambda: list(PHI3_TARGETS))  # str: a regex
     modules_to_save: list[str] = field(default_factory=list)
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
@@ -184,8 +188,10 @@ def handwritten(work: Path, model: Path, data: Path, training: Training, threads
     row = Row("hand-written")
     folder = _fresh(work / "handwritten", model, data)
     py = sys.executable
+    targets = (["--target-modules-regex", training.target_modules] if isinstance(training.target_modules, str)
+               else ["--target-modules", *training.target_modules])
     lora = ["--r", str(training.r), "--alpha", str(training.alpha), "--dropout", str(training.dropout),
-            "--target-modules", *training.target_modules, "--weight-decay", str(training.weight_decay),
+            *targets, "--weight-decay", str(training.weight_decay),
             "--max-grad-norm", str(training.max_grad_norm), "--max-seq-len", str(training.max_seq_len)]
     if training.modules_to_save:
         lora += ["--modules-to-save", *training.modules_to_save]
@@ -283,7 +289,8 @@ def training_from_example(example: dict | None, steps: int) -> Training:
     training.alpha = float(_first(lora, ("alpha", "lora_alpha"), training.alpha))
     training.dropout = float(lora.get("lora_dropout", training.dropout))
     modules = lora.get("target_modules")
-    training.target_modules = [modules] if isinstance(modules, str) else list(modules or PHI3_TARGETS)
+    # a string is a pattern peft matches against whole module names (the example's form), a list names suffixes
+    training.target_modules = modules if isinstance(modules, str) else list(modules or PHI3_TARGETS)
     training.modules_to_save = list(lora.get("modules_to_save") or [])
     training.weight_decay = float(args.get("weight_decay", training.weight_decay))
     training.max_grad_norm = float(args.get("max_grad_norm", training.max_grad_norm))
@@ -329,12 +336,20 @@ def olive_workflow(folder: Path, training: Training) -> dict:
     lora = config["passes"]["lora"]
     # no modules_to_save: Olive 0.13 declares it with type None, so any list is a validation error
     lora.update({"r": training.r, "alpha": training.alpha, "lora_dropout": training.dropout,
-                 "target_modules": training.target_modules})
+                 "target_modules": _as_names(training.target_modules)})
     args = training.training_args()
     args["warmup_ratio"] = float(args.pop("warmup_steps"))  # Olive's name
     lora["training_args"].update(args)
     config.update({"cache_dir": str(folder / "cache"), "output_dir": str(folder / "out")})
     return config
+
+
+def _as_names(modules: list[str] | str) -> list[str]:
+    """Olive 0.13 takes target_modules as a list only: a pattern becomes the Phi-3 module names it matches
+    (peft matches a string against whole module names), so Olive trains the same adapter."""
+    if isinstance(modules, list):
+        return modules
+    return [name for name, path in PHI3_MODULES.items() if re.fullmatch(modules, path)]
 
 
 def _lora_pass(workflow: dict) -> tuple[str, dict]:

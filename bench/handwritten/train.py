@@ -50,6 +50,7 @@ def main():
     p.add_argument("--alpha", type=float, default=32)
     p.add_argument("--dropout", type=float, default=0.1)
     p.add_argument("--target-modules", nargs="+", default=["qkv_proj", "o_proj", "gate_up_proj", "down_proj"])
+    p.add_argument("--target-modules-regex", help="a pattern peft matches against whole module names instead")
     p.add_argument("--modules-to-save", nargs="*", default=[])
     p.add_argument("--max-seq-len", type=int, default=64)
     p.add_argument("--threads", type=int, default=1)
@@ -60,7 +61,8 @@ def main():
     torch.manual_seed(args.seed)
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32)
-    lora = LoraConfig(r=args.r, lora_alpha=args.alpha, lora_dropout=args.dropout, target_modules=args.target_modules,
+    targets = args.target_modules_regex or args.target_modules
+    lora = LoraConfig(r=args.r, lora_alpha=args.alpha, lora_dropout=args.dropout, target_modules=targets,
                       modules_to_save=args.modules_to_save or None, task_type="CAUSAL_LM")
     model = get_peft_model(model, lora)
     model.train()

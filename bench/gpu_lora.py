@@ -20,9 +20,8 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch  # noqa: E402
+from olivine_lora import flops as olivine_flops  # noqa: E402
 
-PEAK_BF16 = {"H200": 989e12, "H100": 989e12, "H800": 989e12, "A100": 312e12, "A800": 312e12, "L40S": 362e12,
-             "L40": 181e12, "A10": 125e12, "L4": 121e12, "RTX 4090": 165e12}
 SEQ = 1024
 DEVICE = "cuda"
 SEED_ARGS = {"per_device_train_batch_size": 1, "gradient_accumulation_steps": 4, "learning_rate": 1e-4,
@@ -63,10 +62,7 @@ def examples(count: int) -> list[dict]:
 
 
 def flops_per_token(model) -> float:
-    cfg = model.get_base_model().config
-    linear = sum(m.weight.numel() for n, m in model.get_base_model().named_modules()
-                 if isinstance(m, torch.nn.Linear) and "lora_" not in n)
-    return 4 * linear + 3 * 2 * SEQ * cfg.hidden_size * cfg.num_hidden_layers
+    return olivine_flops.flops_per_token(model, SEQ)  # the count the pass's report uses
 
 
 def sync() -> None:
@@ -139,9 +135,9 @@ def peak_flops(override: float | None) -> tuple[float, str]:
     name = torch.cuda.get_device_name(0)
     if override:
         return override, name
-    for key, value in PEAK_BF16.items():
-        if key in name:
-            return value, name
+    peak = olivine_flops.peak_bf16(name)
+    if peak is not None:
+        return peak, name
     raise SystemExit(f"unknown GPU {name!r}: pass --peak-tflops")
 
 

@@ -13,6 +13,8 @@ def test_lora_trains_in_bf16_on_cuda(tmp_path, tiny_model, kit):
     ref, model, report = kit.train_briefly(LoRA, tmp_path, tiny_model)
     assert report["device"] == "cuda"
     assert report["precision"] == "weights bfloat16, autocast bfloat16"
+    if "train_share_of_peak_bf16" in report:  # a card in olivine_lora.flops.PEAK_BF16
+        assert 0 < report["train_share_of_peak_bf16"] < 1
     eval_loss = [p["loss"] for p in report["eval_loss"]]
     assert eval_loss[-1] < eval_loss[0]
     assert all(p.device.type == "cuda" for p in model.parameters())

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from olivine import ModelRef, PassContext
 
-from olivine_lora import distributed, loading, loop, optim, parallel, precision, settings
+from olivine_lora import distributed, flops, loading, loop, optim, parallel, precision, settings
 from olivine_lora.batching import Sample, to_samples
 from olivine_lora.curves import plot
 from olivine_lora.named_checkpoint import named
@@ -82,9 +82,15 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
         return None, loaded.model
     adapter = _save(loaded, ctx.output_dir / "adapter", state)
     _report(ctx, cfg, loaded, plan, outcome, prec, device, board)
+    size = world.size if world is not None else 1
     if world is not None:
         ctx.report.update({"world_size": world.size, "parallelism": world.kind,
                            "train_tokens_per_second_per_process": round(outcome.tokens_per_second / world.size, 1)})
+    if device == "cuda" and train:
+        share = flops.share_of_peak(loaded.model, outcome.tokens_per_second / size,
+                                    sum(len(s.ids) for s in train) / len(train))
+        if share is not None:
+            ctx.report["train_share_of_peak_bf16"] = round(share, 4)
     metadata = {k: model.metadata[k] for k in CARRIED_METADATA if k in model.metadata}
     metadata["lora"] = {"r": cfg.r, "alpha": cfg.alpha, "target_modules": loaded.targets, "use_dora": cfg.use_dora}
     if loaded.quantization:

@@ -135,3 +135,32 @@ def test_fsdp_checkpoints_resume_under_fsdp_and_in_one_process(tmp_path, tiny_mo
     one_adapter, one = _train(tmp_path / "one", tmp_path / "ckpt-one", tiny_model, kit, _lora(1, 4, 6, 3))
     assert one["resumed_from_step"] == 3
     _assert_same(one, one_adapter, unbroken, adapter, atol=1e-4)
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except OSError:
+        return False
+    return "State:\tZ" not in status  # a zombie has exited; nobody has reaped it yet
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc to see the workers")
+def test_workers_stop_when_olivine_run_itself_is_killed(tmp_path, tiny_model, kit):
+    workflow = kit.write_workflow(tmp_path, {"lora": _lora(2, 1, 400, 200)}, tiny_model)
+    command = [sys.executable, "-m", "olivine", "run", "--config", str(workflow), "--no-progress"]
+    launcher = subprocess.Popen(command, env=kit.cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_for(tmp_path / "cache", "checkpoints/*/launch/rank-1.pid", launcher), "no worker started"
+        time.sleep(0.5)  # both ranks are up
+        pids = [int(p.read_text().split()[0]) for p in (tmp_path / "cache").glob("checkpoints/*/launch/rank-*.pid")]
+        assert len(pids) == 2 and all(map(_running, pids))
+        launcher.kill()  # SIGKILL: the launcher gets no chance to stop its workers
+        launcher.wait()
+        deadline = time.monotonic() + 30
+        while any(map(_running, pids)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_running, pids)), "a worker outlived the olivine run that launched it"
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()

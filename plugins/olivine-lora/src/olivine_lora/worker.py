@@ -18,6 +18,7 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     launch, rank = Path(spec["launch"]), int(os.environ["RANK"])
+    _exit_with_launcher()
     if rank != 0:
         _redirect(Path(spec["logs"]) / f"rank-{rank}.log")
     (launch / f"rank-{rank}.pid").write_text(f"{os.getpid()} {os.environ.get('WORLD_SIZE', '?')}\n")
@@ -81,6 +82,23 @@ def _write(path: Path, data: dict) -> None:
     staging = path.with_suffix(".tmp")
     staging.write_text(json.dumps(data))
     os.replace(staging, path)
+
+
+def _exit_with_launcher(interval: float = 1.0) -> None:
+    """Stop when the process that launched this one is gone (``olivine run`` killed with SIGKILL gets no say):
+    a worker left alone would hold its GPU and the rendezvous port until someone finds it."""
+    import threading
+    import time
+
+    launcher = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == launcher:
+            time.sleep(interval)
+        print(f"the launching process {launcher} is gone: stopping", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="olivine-launcher-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -218,3 +218,52 @@ def test_naming_the_mixtral_router_as_a_target_is_refused_at_validation():
     errors = target_name_errors(["q_proj", "gate"], "mixtral", "passes.lora")
 
     assert [error.path for error in errors] == ["passes.lora.target_modules[1]"]
+
+
+def test_the_fused_experts_of_a_mixture_of_experts_are_targetable(tokenizer, tmp_path):
+    """transformers 5 stores Mixtral's experts as 3-D weights, not linear layers: ``target_parameters``
+    adapts them (PEFT's), the router stays frozen, and the merge is exact."""
+    import torch
+    from olivine import ModelRef
+    from olivine.testing.tiny_families import make_tiny
+    from olivine_lora.passes import LoRA
+    from olivine_lora.run import train_adapter
+    from transformers import AutoModelForCausalLM
+
+    architecture, experts = MOE["mixtral"]
+    base = make_tiny("mixtral", tokenizer, tmp_path / "base", architecture=architecture, hidden_size=64, head_dim=16,
+                     **experts)
+    config = LoRA.parse_config({"train_data_config": "tone_train", "r": 4, "alpha": 8,
+                                "target_modules": ["q_proj", "v_proj"],
+                                "target_parameters": ["experts.gate_up_proj", "experts.down_proj"],
+                                "training_args": {"learning_rate": 5e-3, "per_device_train_batch_size": 4,
+                                                  "max_steps": 2, "seed": 0}}, "passes.lora")
+    ctx = matrix._ctx(tmp_path / "lora", "lora")
+    adapter, trained = train_adapter(config, ModelRef(format="hf", path=base), ctx, quantized=False)
+
+    adapted = [name for name, p in trained.named_parameters() if "lora_" in name and p.requires_grad]
+    assert any("experts" in name for name in adapted) and not any(".gate." in name for name in adapted)
+    merged, difference = matrix._merge_and_compare(adapter, trained, tmp_path / "merge")
+    assert difference <= 1e-5
+    before, after = (AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).state_dict()
+                     for path in (base, merged.path))
+    changed = [key for key in before if not torch.equal(before[key], after[key])]
+    assert any("experts.gate_up_proj" in key for key in changed) and any("experts.down_proj" in key for key in changed)
+    assert not [key for key in changed if ".mlp.gate." in key]  # the router routes as before
+
+
+def test_a_target_parameter_the_model_lacks_is_refused_with_the_names_it_has(tokenizer, tmp_path):
+    from olivine import ConfigError, ModelRef
+    from olivine.testing.tiny_families import make_tiny
+    from olivine_lora.passes import LoRA
+    from olivine_lora.run import train_adapter
+
+    architecture, experts = MOE["mixtral"]
+    base = make_tiny("mixtral", tokenizer, tmp_path / "base", architecture=architecture, hidden_size=64, head_dim=16,
+                     **experts)
+    config = LoRA.parse_config({"train_data_config": "tone_train", "target_parameters": ["experts.gate_proj"],
+                                "training_args": {"max_steps": 1}}, "passes.lora")
+    with pytest.raises(ConfigError) as refused:
+        train_adapter(config, ModelRef(format="hf", path=base), matrix._ctx(tmp_path / "lora", "lora"), quantized=False)
+    assert refused.value.path == "passes.lora.target_parameters[0]"
+    assert "experts.gate_up_proj" in str(refused.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from olivine import StrictConfig
-from pydantic import AliasChoices, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import AliasChoices, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from olivine_lora.distributed import DistributedConfig
 from olivine_lora.training_args import TrainingArgs
@@ -28,6 +28,10 @@ class LoRAConfig(StrictConfig):
     target_modules: list[str] | str | None = Field(
         None, description="Module names (suffixes) or one regex; default: the architecture's attention and MLP "
                           "linear layers.")
+    target_parameters: list[str] | None = Field(
+        None, description="Names (suffixes) of weights that are no linear layer, to adapt too: a mixture-of-experts "
+                          "model's fused experts, e.g. experts.gate_up_proj and experts.down_proj (PEFT's "
+                          "target_parameters).")
     modules_to_save: list[str] | None = Field(
         None, description="Other modules trained in full and saved with the adapter (e.g. lm_head).")
     use_dora: bool = Field(False, description="Weight-decomposed LoRA (DoRA).")
@@ -57,14 +61,29 @@ class LoRAConfig(StrictConfig):
         # Unset QLoRA keys stay out of LoRA's dump, so the cache key of a LoRA config without them is unchanged.
         data = handler(self)
         # Likewise an unset distributed section: single-process configs keep their cache keys.
-        return {k: v for k, v in data.items() if not ((k in QLORA_ONLY or k == "distributed") and v is None)}
+        # And target_parameters: configs written before it existed keep their keys.
+        return {k: v for k, v in data.items()
+                if not ((k in QLORA_ONLY or k in ("distributed", "target_parameters")) and v is None)}
+
+    @model_validator(mode="after")
+    def _no_dropout_on_fused_weights(self) -> LoRAConfig:
+        # PEFT applies no dropout to a targeted parameter: the default 0.05 gives way, a chosen value is an error.
+        if self.target_parameters and self.lora_dropout:
+            if "lora_dropout" in self.model_fields_set:
+                raise ValueError("lora_dropout must be 0 with target_parameters (PEFT has no dropout for weights "
+                                 "adapted directly)")
+            self.lora_dropout = 0.0
+        return self
 
     def notes(self) -> list[str]:
-        """One line per QLoRA-only key set on a LoRA pass: accepted, no effect."""
+        """One line per QLoRA-only key set on a LoRA pass: accepted, no effect; and defaults that gave way."""
+        found = []
+        if self.target_parameters and "lora_dropout" not in self.model_fields_set:
+            found.append("lora_dropout is 0: PEFT has no dropout for the weights target_parameters adapts")
         if isinstance(self, QLoRAConfig):
-            return []
-        return [f"{key} applies to QLoRA; this LoRA pass does not quantize"
-                for key in QLORA_ONLY if getattr(self, key) is not None]
+            return found
+        return found + [f"{key} applies to QLoRA; this LoRA pass does not quantize"
+                        for key in QLORA_ONLY if getattr(self, key) is not None]
 
 
 class QLoRAConfig(LoRAConfig):

@@ -54,6 +54,7 @@ def load(cfg, base_dir: Path, load_kwargs: dict[str, Any], device: str, precisio
     targets = resolve_targets(cfg.target_modules, base, kind, path)
     notes = attention_notes(base, "attn_implementation" in kwargs)
     check_names(cfg.modules_to_save, base, f"{path}.modules_to_save")
+    check_parameter_names(cfg.target_parameters, base, f"{path}.target_parameters")
     for param in base.parameters():
         param.requires_grad_(False)
     if checkpointing:
@@ -96,9 +97,10 @@ def _wrap(cfg, base, targets):
     with without_bitsandbytes():  # a QLoRA base loaded bitsandbytes already; plain LoRA never needs it
         from peft import LoraConfig, get_peft_model
 
+        parameters = {"target_parameters": cfg.target_parameters} if cfg.target_parameters else {}
         config = LoraConfig(r=cfg.r, lora_alpha=cfg.alpha, lora_dropout=cfg.lora_dropout, target_modules=targets,
                             modules_to_save=cfg.modules_to_save, use_dora=cfg.use_dora, bias=cfg.bias,
-                            task_type="CAUSAL_LM")
+                            task_type="CAUSAL_LM", **parameters)
         with warnings.catch_warnings():
             # peft asks the model for a renamed transformers property; nothing for a user to act on
             warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
@@ -115,6 +117,19 @@ def resolve_targets(targets: list[str] | str | None, base, kind: str | None, pat
         return targets
     check_names(targets, base, f"{path}.target_modules")
     return list(targets)
+
+
+def check_parameter_names(names: list[str] | None, base, path: str) -> None:
+    """Each target_parameters entry names a weight of the model (by suffix), as PEFT matches them."""
+    if not names:
+        return
+    weights = [n for n, _ in base.named_parameters()]
+    for i, name in enumerate(names):
+        if not any(w == name or w.endswith("." + name) for w in weights):
+            short = sorted({".".join(w.split(".")[-2:]) for w in weights if "experts" in w}) or sorted(
+                {w.rsplit(".", 1)[-1] for w in weights})
+            raise ConfigError(f"{path}[{i}]", f"{name!r} matches no parameter of the model",
+                              did_you_mean(name, short) or f"parameters such as: {', '.join(short[:8])}")
 
 
 def check_names(names: list[str] | None, base, path: str) -> None:

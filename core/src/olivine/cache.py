@@ -2,7 +2,9 @@
 
 Layout under the cache dir::
 
-    models/<key>/        a finished pass output: ``ref.json``, the model files, ``manifest.json`` (last)
+    models/<key>/        a finished pass output: ``ref.json``, the model files, ``manifest.json`` (last);
+                         or, for an output left where a remote system wrote it, ``ref.json`` pointing at
+                         it (``metadata["remote"]``) and the pass's small files, until ``localize``
     evals/<key>.json     a finished evaluation
     work/<key>-<token>/  a pass being produced (under the key's lock); renamed into models/ when done
     checkpoints/<key>/   resumable state of an unfinished pass (training checkpoints)
@@ -161,6 +163,46 @@ class Cache:
         found = self.lookup(key)
         if found is None:
             raise CacheError(f"cache entry {entry} could not be read back after writing it")
+        return found[0]
+
+    def localize(self, key: str, fetch: Callable[[ModelRef, Path], None]) -> ModelRef:
+        """Bring home the model of an entry that only refers to it (``metadata["remote"]``: a pass output left
+        where a remote system wrote it). ``fetch(model, dest)`` downloads it to ``dest``; the entry's other
+        files and the download are committed as a fresh entry (manifest last) that replaces it in one rename,
+        under the key's lock. Already local (another run fetched it): returned as is."""
+        entry = self.root / "models" / key
+        with self.lock(key):
+            found = self.lookup(key, repair=True)
+            if found is None:
+                raise CacheError(f"cache entry {entry} vanished before its remote model was downloaded")
+            model, meta = found
+            if not model.metadata.get("remote"):
+                return model
+            work = self.work_dir(key)
+            try:
+                for rel in manifest.listing(entry):
+                    if rel != "ref.json":
+                        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copy2(entry / rel, work / rel)
+                dest = work / Path(model.path).resolve().relative_to(entry.resolve())
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fetch(model, dest)
+                metadata = {k: v for k, v in model.metadata.items() if k != "remote"}
+                local = model.model_copy(update={"path": dest, "metadata": metadata})
+                atomic_write_text(work / "ref.json", json.dumps(
+                    {"model": local.to_json(relative_to=work), "meta": meta}, indent=2, default=str))
+                manifest.write(work, key)
+                old = self.root / "work" / f"{key}-{uuid.uuid4().hex[:12]}"  # removed below, or as dead work
+                os.replace(entry, old)
+                os.replace(work, entry)
+                fsync_dir(entry.parent)
+            except BaseException:
+                shutil.rmtree(work, ignore_errors=True)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+            found = self.lookup(key)
+        if found is None:
+            raise CacheError(f"cache entry {entry} could not be read back after downloading its model")
         return found[0]
 
     def entry_of(self, path: Path) -> Path | None:

@@ -101,12 +101,13 @@ def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -
         results: list[PassResult] = []
         stages: list[Stage] = []
         current = model
-        for item in passes:
+        for i, item in enumerate(passes):
+            metrics = item.metrics or (plan.metrics if item is passes[-1] else [])
+            keep = _keeps_remote(item, passes[i + 1:], plan.target if metrics else None)
             result = run_pass(item, current, cache, data_configs, data_keys, loaded.workflow_dir, show_progress,
-                              dry_dir)
+                              dry_dir, keep_remote=keep)
             results.append(result)
             current = result.model
-            metrics = item.metrics or (plan.metrics if item is passes[-1] else [])
             stages.append(_stage(item.key, current, evaluate(current, metrics), result))
         return ChainRun(results, stages, current)
 
@@ -129,6 +130,16 @@ def _run(config_file, output_dir, plugins, show_progress: bool, dry_run: bool) -
         return RunOutcome(plan, dry_dir, run_record, None, results)
     published = publish(out_dir, model if plan.passes else None, run_record, cache)
     return RunOutcome(plan, out_dir, run_record, published, results)
+
+
+def _keeps_remote(item, later: list, target) -> bool:
+    """Whether a pass's output may stay where its host writes it: not the final model (that comes home), and
+    every later pass's host and the evaluation target (when this stage is evaluated) read it there. A later
+    adapter keeps its base model's path, which publishing copies: then the output comes home too."""
+    if not later or any(p.output_format == "hf+adapter" for p in later):
+        return False
+    consumers = [p.host for p in later] + ([target] if target is not None else [])
+    return item.host.keeps_output_remote(consumers)
 
 
 def _fresh_dir(path: Path) -> Path:

@@ -52,20 +52,51 @@ def _mentions(value: Any, name: str) -> bool:
 
 def run_pass(item: PlannedPass, model: ModelRef, cache: Cache, data_configs: dict[str, Any],
              data_keys: dict[str, str], workflow_dir: Path, show_progress: bool,
-             dry_run: Path | None = None) -> PassResult:
+             dry_run: Path | None = None, keep_remote: bool = False) -> PassResult:
+    """``keep_remote``: every consumer of the output reads it where the host writes it; otherwise an output
+    left remote (by this run or a cached one) is downloaded into its cache entry before it is returned."""
     key = pass_cache_key(item, cache.model_key(model), data_keys)
     started = time.perf_counter()
     hit = cache.lookup(key)
-    if hit is None and dry_run is not None:
+    if dry_run is None:  # a dry run connects to nothing: a cached remote output is taken as it is
+        hit = _unless_gone(hit, item, key, cache)
+        result = _run_or_hit(item, model, key, hit, cache, data_configs, workflow_dir, show_progress, keep_remote)
+        if result.model.metadata.get("remote") and not keep_remote:
+            log.info("%s (%s): downloading its output from %s", item.key, item.type, item.host.key)
+            result.model = cache.localize(key, item.host.fetch_output)
+        result.seconds = time.perf_counter() - started
+        return result
+    if hit is None:
         with cache.lock(key):
             output, report = _describe(item, model, key, cache, data_configs, workflow_dir, dry_run)
         return PassResult(item.key, item.type, key, False, time.perf_counter() - started, output, report)
+    output, meta = hit
+    log.info("%s (%s): cached", item.key, item.type)
+    return PassResult(item.key, item.type, key, True, time.perf_counter() - started, output, meta.get("report", {}))
+
+
+def _unless_gone(hit, item: PlannedPass, key: str, cache: Cache):
+    """A cached output left remote counts only while its host still has it; gone: the entry is set aside."""
+    if hit is None or not hit[0].metadata.get("remote") or item.host.remote_output_exists(hit[0]):
+        return hit
+    with cache.lock(key):
+        again = cache.lookup(key)
+        if again is not None and again[0].metadata.get("remote") and not item.host.remote_output_exists(again[0]):
+            cache.set_aside(cache.root / "models" / key, f"its output at {item.host.key} is gone")
+            return None
+        return again
+
+
+def _run_or_hit(item, model, key, hit, cache, data_configs, workflow_dir, show_progress,
+                keep_remote) -> PassResult:
+    started = time.perf_counter()
     if hit is None:
         with cache.lock(key, on_wait=lambda: log.info("%s: waiting for another run producing it", item.key),
                         on_progress=lambda s: log.info("%s: still waiting for another run (%.0fs)", item.key, s)):
             hit = cache.lookup(key, repair=True)  # under the lock: a damaged entry is set aside and re-run
             if hit is None:
-                output, report = _produce(item, model, key, cache, data_configs, workflow_dir, show_progress)
+                output, report = _produce(item, model, key, cache, data_configs, workflow_dir, show_progress,
+                                          keep_remote)
                 return PassResult(item.key, item.type, key, False, time.perf_counter() - started, output, report)
     output, meta = hit
     log.info("%s (%s): cached", item.key, item.type)
@@ -104,10 +135,10 @@ def _describe(item, model, key, cache, data_configs, workflow_dir, dry_run: Path
     return placeholder, report
 
 
-def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress):
+def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress, keep_remote=False):
     work = cache.work_dir(key)
     ctx = _context(item, work, cache, data_configs, workflow_dir, show_progress=show_progress,
-                   checkpoint_dir=cache.checkpoint_dir(key))
+                   checkpoint_dir=cache.checkpoint_dir(key), keep_output_remote=keep_remote)
     log.info("%s (%s): running on %s", item.key, item.type, item.host.key)
     started = time.perf_counter()
     try:

@@ -64,6 +64,9 @@ class PassContext:
     show_progress: bool = True
     # ``olivine run --dry-run``: a system with ``supports_dry_run`` writes what it would submit here instead.
     dry_run: Path | None = None
+    # Every consumer of the output reads it where the host writes it (``System.keeps_output_remote``): the host
+    # may leave it there and return a reference (``metadata["remote"]``) instead of downloading it.
+    keep_output_remote: bool = False
 
     def resolve_path(self, value: str | Path) -> Path:
         return resolve_path(value, self.workflow_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import Field, field_validator
@@ -77,6 +78,22 @@ class System(Component[SystemConfigT]):
         """How this system's jobs read ``resource`` where it is (``{"uri": ..., "type": ...}``), so the engine
         does not fetch it to this machine; None (the default): the engine fetches it first."""
         return None
+
+    def keeps_output_remote(self, consumers: list[System]) -> bool:
+        """True when a pass output made here may stay where this system wrote it, because every system in
+        ``consumers`` (later passes' hosts, the evaluation target) reads it there; the pass then gets
+        ``ctx.keep_output_remote``. False (the default): outputs come to this machine."""
+        return False
+
+    def remote_output_exists(self, model: ModelRef) -> bool:
+        """Whether an output this system left remote (``model.metadata["remote"]``) is still there; a cache
+        entry pointing at a gone output is re-run. False (the default): this system cannot tell."""
+        return False
+
+    def fetch_output(self, model: ModelRef, dest: Path) -> None:
+        """Download a remote-kept output (``model.metadata["remote"]``) to ``dest``, the local path its model
+        takes inside its cache entry (a file or a folder, as the remote one)."""
+        raise NotImplementedError(f"system {self.key} cannot download outputs it left remote")
 
     def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
         raise NotImplementedError

@@ -61,6 +61,55 @@ def test_a_later_job_reads_the_earlier_jobs_output_where_it_is(workflow, fake_wo
     assert content_key(outcome.model.path) == content_key(local.model.path)
 
 
+def test_an_intermediate_output_stays_in_the_datastore_and_only_the_final_model_comes_home(
+        workflow, fake_workspace, azurite, monkeypatch):
+    from olivine_azureml import blobs
+
+    read: list[str] = []  # every blob downloaded to this machine's side (the real download, recorded)
+    real = blobs._download_file
+    nodes = str(fake_workspace.node_root)  # the fake job's node mounts its inputs: not this machine's reads
+
+    def recorded(container, name, target):
+        if not str(target).startswith(nodes):
+            read.append(name)
+        return real(container, name, target)
+
+    monkeypatch.setattr(blobs, "_download_file", recorded)
+    passes = {**SCALE, "again": {"type": "ScaleWeights", "factor": 4.0}}
+    outcome = run(workflow(passes))
+
+    first, second = fake_workspace.jobs.submitted.values()
+    assert second.job.inputs["model"].path.endswith(f"/paths/olivine/jobs/{first.name}/out/model/")
+    assert not [n for n in read if n.startswith(f"olivine/jobs/{first.name}/out/model/")], "intermediate stays"
+    assert [n for n in read if n.startswith(f"olivine/jobs/{second.name}/out/model/")], "final model comes home"
+    cache = outcome.output_dir.parent / "cache" / "models"
+    scale, again = outcome.run["stages"]
+    assert sorted(p.name for p in (cache / scale["cache_key"]).rglob("*") if p.is_file()) == \
+        ["manifest.json", "ref.json", "scale.txt"], "the intermediate entry refers to the job's output"
+    assert (outcome.output_dir / "scale-scale.txt").read_text() == "factor 0.5\n", "its artifacts come home"
+    local = run(workflow(passes, engine={"host": None, "cache_dir": "local-cache"}),
+                output_dir=outcome.output_dir.parent / "local-out")
+    assert content_key(outcome.model.path) == content_key(local.model.path)
+
+    again_run = run(workflow(passes))
+    assert again_run.run["cache_hits"] == 2 and len(fake_workspace.jobs.submitted) == 2, "fully cached"
+
+    assert blobs.delete_prefix(azurite.container_client(), f"olivine/jobs/{first.name}/out/model/")
+    rerun = run(workflow(passes))
+    assert [s["cache_hit"] for s in rerun.run["stages"]] == [False, True], "a gone output re-runs its pass"
+    assert len(fake_workspace.jobs.submitted) == 3
+    assert content_key(rerun.model.path) == content_key(local.model.path)
+
+    first_only = run(workflow(SCALE), output_dir=outcome.output_dir.parent / "first-out")
+    assert first_only.run["cache_hits"] == 1 and len(fake_workspace.jobs.submitted) == 3
+    entry = cache / first_only.run["stages"][0]["cache_key"]
+    assert (entry / "model" / "config.json").is_file(), "now the final model: downloaded into its entry"
+    assert first_only.model.path.is_relative_to(first_only.output_dir)
+    local_first = run(workflow(SCALE, engine={"host": None, "cache_dir": "local-cache"}),
+                      output_dir=outcome.output_dir.parent / "local-first-out")
+    assert content_key(first_only.model.path) == content_key(local_first.model.path)
+
+
 def test_an_adapter_keeps_pointing_at_the_local_base_model(workflow, fake_workspace, tiny_model):
     outcome = run(workflow({"tag": {"type": "TagAdapter", "tag": "joy"}}))
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from olivine import PassError, rebase_spec
 
-from olivine_azureml import blobs, uploads
+from olivine_azureml import blobs, outputs, uploads
 from olivine_azureml.jobspec import OUT_SUBDIR, JobDraft
 
 TERMINAL = ("Completed", "Failed", "Canceled", "NotResponding", "Paused")
@@ -28,14 +28,17 @@ log = logging.getLogger("olivine.azureml")
 
 
 def run_job(workspace, draft: JobDraft, build_job, datastore: str, output_dir: Path,
-            memo: dict[str, Any] | None = None, max_retries: int = 0) -> dict[str, Any]:
-    """``build_job(input_paths, code_dir)`` makes the azure-ai-ml job; returns ``result.json`` with local paths."""
+            memo: dict[str, Any] | None = None, max_retries: int = 0, keep_remote: bool = False) -> dict[str, Any]:
+    """``build_job(input_paths, code_dir)`` makes the azure-ai-ml job; returns ``result.json`` with local paths.
+
+    ``keep_remote``: only result.json and the pass's artifacts come back; the model stays in the job's output
+    and ``result["model"]["metadata"]["remote"]`` describes it (as a later job's input)."""
     container = workspace.container(datastore)
     paths = {u.name: workspace.retry(lambda u=u: uploads.resolve(container, u), f"upload {u.name}")
              for u in draft.local_uploads}  # models and data read in place are not uploaded
     first_name = draft.name
     name, url, status, job_error = _submit_and_watch(workspace, container, draft, build_job, paths)
-    result, bound = _fetch_output(workspace, container, draft, output_dir)
+    result, bound = _fetch_output(workspace, container, draft, output_dir, keep_remote)
     while result is None and status in RESUBMITTED and draft.checkpoint_key and draft.attempt < max_retries:
         draft.attempt += 1
         draft.name = f"{first_name}-retry{draft.attempt}"
@@ -43,13 +46,20 @@ def run_job(workspace, draft: JobDraft, build_job, datastore: str, output_dir: P
                     "it resumes from its last checkpoint", draft.where, name, status.lower(), draft.attempt,
                     max_retries)
         name, url, status, job_error = _submit_and_watch(workspace, container, draft, build_job, paths)
-        result, bound = _fetch_output(workspace, container, draft, output_dir)
+        result, bound = _fetch_output(workspace, container, draft, output_dir, keep_remote)
     if status != "Completed" or result is None or "error" in result:
         error = (result or {}).get("error") or job_error or ("it wrote no result.json" if result is None else None)
         raise PassError(_failure(draft.where, name, status, error, url))
     _drop_checkpoints(workspace, container, draft)
     result = _local_paths(result, draft, bound)
-    _remember_outputs(container, result, draft, output_dir, memo)
+    remote = _left_remote(workspace, container, datastore, result, draft, output_dir, name) if keep_remote else None
+    if remote is not None:
+        result["model"].setdefault("metadata", {})["remote"] = remote
+    else:
+        if keep_remote:  # the model is not in the job's output (a pass handing on its input): fetched in full
+            out = f"{draft.output_path()}{OUT_SUBDIR}"
+            workspace.retry(lambda: blobs.download_prefix(container, out, output_dir), "download")
+        _remember_outputs(container, result, draft, output_dir, memo)
     result.setdefault("report", {})["azureml_job"] = {"name": name, "url": url}
     return result
 
@@ -140,8 +150,10 @@ def _cancel(workspace, name: str, url: str | None) -> None:
         log.error("could not cancel AzureML job %s (%s); cancel it in the studio: %s", name, exc, url)
 
 
-def _fetch_output(workspace, container, draft: JobDraft, output_dir: Path) -> tuple[dict | None, dict]:
-    """Download ``out/`` into ``output_dir``; returns ``result.json`` and ``bindings.json`` (read, not kept)."""
+def _fetch_output(workspace, container, draft: JobDraft, output_dir: Path,
+                  keep_remote: bool = False) -> tuple[dict | None, dict]:
+    """Download ``out/`` into ``output_dir`` (``keep_remote``: only the pass's artifacts); returns ``result.json``
+    and ``bindings.json`` (read, not kept)."""
     remote = draft.output_path().rstrip("/")
     with tempfile.TemporaryDirectory(prefix="olivine-aml-result-") as scratch:
         try:
@@ -154,7 +166,10 @@ def _fetch_output(workspace, container, draft: JobDraft, output_dir: Path) -> tu
             return None, {}
         result = json.loads(result_file.read_text())
         bound = json.loads(bindings_file.read_text())
-    if "error" not in result:
+    if "error" not in result and keep_remote:
+        artifacts = (result.get("report") or {}).get("artifacts") or {}
+        outputs.download_artifacts(workspace, container, f"{remote}/{OUT_SUBDIR}", artifacts, output_dir)
+    elif "error" not in result:
         workspace.retry(lambda: blobs.download_prefix(container, f"{remote}/{OUT_SUBDIR}", output_dir), "download")
     return result, bound
 
@@ -168,6 +183,20 @@ def _local_paths(result: dict[str, Any], draft: JobDraft, bound: dict[str, str])
         if actual:
             mapping[actual + rest] = local
     return rebase_spec(result, dict(sorted(mapping.items(), key=lambda item: -len(item[0]))))
+
+
+def _left_remote(workspace, container, datastore: str, result, draft: JobDraft, output_dir: Path,
+                 name: str) -> dict | None:
+    """The job-input description of the model the job left in its output; None if it is not there."""
+    model = (result.get("model") or {}).get("path")
+    if not model:
+        return None
+    try:
+        relative = Path(model).resolve().relative_to(Path(output_dir).resolve()).as_posix()
+    except ValueError:
+        return None
+    remote = f"{draft.output_path()}{OUT_SUBDIR}" + ("" if relative == "." else f"/{relative}")
+    return workspace.retry(lambda: outputs.describe(container, datastore, remote, name), "look for output")
 
 
 def _remember_outputs(container, result, draft: JobDraft, output_dir: Path, memo) -> None:

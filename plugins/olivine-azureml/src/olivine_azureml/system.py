@@ -102,6 +102,21 @@ class AzureML(System[AzureMLConfig]):
         except ConfigError:  # a resource naming no workspace it can be read in: the fetch says so
             return None
 
+    # outputs left in the datastore ---------------------------------------------------------------
+    def keeps_output_remote(self, consumers: list[System]) -> bool:
+        """An output read only by later jobs of this system stays in the datastore: they mount it."""
+        return bool(consumers) and all(consumer is self for consumer in consumers)
+
+    def remote_output_exists(self, model: ModelRef) -> bool:
+        from olivine_azureml import outputs
+
+        return outputs.exists(self._connect(self._workflow_dir), model.metadata["remote"])
+
+    def fetch_output(self, model: ModelRef, dest: Path) -> None:
+        from olivine_azureml import outputs
+
+        outputs.download(self._connect(self._workflow_dir), model.metadata["remote"], dest)
+
     # running -----------------------------------------------------------------------------------
     def run_pass(self, pass_: Pass, model: ModelRef, ctx: PassContext) -> ModelRef:
         from olivine import pass_spec
@@ -117,7 +132,7 @@ class AzureML(System[AzureMLConfig]):
 
         spec, distributed = shape(spec, self.config, pass_)  # LoRA on several nodes: one PyTorch-distribution job
         result = self._run(spec, label, ctx.output_dir, ctx.workflow_dir, requirements, ctx.dry_run,
-                           where=f"passes.{label}", distributed=distributed)
+                           where=f"passes.{label}", distributed=distributed, keep_remote=ctx.keep_output_remote)
         if result is None:
             return ModelRef(format=output_format, path=ctx.output_dir, metadata={"dry_run": True})
         ctx.report.update(result.get("report", {}))
@@ -152,7 +167,7 @@ class AzureML(System[AzureMLConfig]):
         return result["metrics"]
 
     def _run(self, spec: dict, label: str, output_dir: Path, workflow_dir: Path, requirements: list[str],
-             dry_run: Path | None, where: str, distributed: bool = False) -> dict | None:
+             dry_run: Path | None, where: str, distributed: bool = False, keep_remote: bool = False) -> dict | None:
         from olivine_azureml import environment, jobspec
         from olivine_azureml.uploads import digest_of
 
@@ -176,7 +191,7 @@ class AzureML(System[AzureMLConfig]):
         from olivine_azureml.submit import run_job
 
         return run_job(self._connect(workflow_dir), draft, build, self.config.datastores, output_dir, self._memo,
-                       max_retries=self.config.max_retries)
+                       max_retries=self.config.max_retries, keep_remote=keep_remote)
 
     def _reuse_hashes(self, cache_dir: Path | None) -> None:
         """File digests the engine already computed (same format, keyed by path, size and mtime): read-only."""

@@ -74,8 +74,10 @@ def test_workflow_fine_tunes_merges_and_exports_an_int4_model_meeting_the_goal(e
     model = example / "out" / "model"
     assert {"genai_config.json", "model.onnx", "tokenizer.json"} <= {p.name for p in model.iterdir()}
     assert (example / "out" / "lora-loss.svg").is_file()
-    table = current_run.stdout
-    assert "accuracy-accuracy_score" in table and "0 cached pass(es)" in table
+    table = current_run.stdout.splitlines()
+    assert "accuracy" in table[0].split()  # the summary's header: one column per metric, units in headers
+    assert [line.split()[:2] for line in table if line.split()[:1] == ["builder"]] == [["builder", "ModelBuilder"]]
+    assert any("0 cached pass(es)" in line for line in table) and f"model: {model}" in table
 
 
 def test_predict_answers_held_out_phrases_with_the_int4_model(example, current_run):

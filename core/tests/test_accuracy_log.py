@@ -1,35 +1,14 @@
 """The accuracy metric keeps every wrong answer in run.json, logs a count and the first few, and all of them with
--vv (debug). A runtime plugin written here answers "joy" to every prompt, so the wrong answers are known."""
+-vv (debug). The support runtime plugin (always_joy_runtime) answers "joy" to every prompt, so the wrong
+answers are known."""
 
 from __future__ import annotations
 
 import json
 
+from conftest_paths import SUPPORT
 from core_helpers import olivine_cli, write_workflow
 
-ALWAYS_JOY = '''
-from olivine import ModelRuntime, hookimpl
-
-
-class AlwaysJoy(ModelRuntime):
-    """Answers "joy" to every prompt."""
-
-    name = "hf"
-
-    def encode(self, text):
-        return [ord(c) for c in text]
-
-    def decode(self, ids):
-        return "".join(chr(i) for i in ids)
-
-    def generate(self, prompts, max_new_tokens):
-        return [self.encode("joy")[:max_new_tokens] for _ in prompts]
-
-
-@hookimpl
-def register_runtimes(register):
-    register(AlwaysJoy)
-'''
 TONES = ["joy", "anger", "fear", "sadness", "anger", "fear", "sadness", "anger", "fear", "sadness"]
 
 
@@ -46,8 +25,7 @@ def run(tmp_path, fake_hf_model, *flags: str):
                                           "sub_types": [{"name": "accuracy_score"}]}]}},
         "engine": {"evaluator": "e", "cache_dir": "cache", "output_dir": "out"},
     })
-    (tmp_path / "always_joy_runtime.py").write_text(ALWAYS_JOY)
-    env = {"PYTHONPATH": str(tmp_path), "OLIVINE_LOAD_PLUGINS": "", "OLIVINE_PLUGIN_MODULES": "always_joy_runtime"}
+    env = {"PYTHONPATH": str(SUPPORT), "OLIVINE_LOAD_PLUGINS": "", "OLIVINE_PLUGIN_MODULES": "always_joy_runtime"}
     result = olivine_cli("run", "workflow.json", "--no-progress", *flags, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     [stage] = json.loads((tmp_path / "out" / "run.json").read_text())["stages"]

@@ -1,45 +1,16 @@
 """Core's metric types and provider checks know no runtime: they use the one a plugin registers through
 ``register_runtimes`` for the model's format (olivine-runtimes' hf and onnx-genai runtimes are tested there).
 
-Only the built-ins and the plugin written here are loaded (``OLIVINE_LOAD_PLUGINS=""``), so the ``hf``
-runtime below is the only one installed.
+Only the built-ins and support/always_joy_runtime.py are loaded (``OLIVINE_LOAD_PLUGINS=""``), so its
+``hf`` runtime is the only one installed.
 """
 
 from __future__ import annotations
 
 import json
 
+from conftest_paths import SUPPORT
 from core_helpers import olivine_cli, write_workflow
-
-RUNTIME_PLUGIN = '''
-from olivine import ModelRuntime, ProviderProblem, hookimpl
-
-
-class AlwaysJoy(ModelRuntime):
-    """Answers "joy" to every prompt; runs on the CPU only."""
-
-    name = "hf"
-
-    @classmethod
-    def provider_problem(cls, provider):
-        if provider == "CPUExecutionProvider":
-            return None
-        return ProviderProblem(f"AlwaysJoy cannot run on {provider}", "use CPUExecutionProvider")
-
-    def encode(self, text):
-        return [ord(c) for c in text]
-
-    def decode(self, ids):
-        return "".join(chr(i) for i in ids)
-
-    def generate(self, prompts, max_new_tokens):
-        return [self.encode("joy")[:max_new_tokens] for _ in prompts]
-
-
-@hookimpl
-def register_runtimes(register):
-    register(AlwaysJoy)
-'''
 
 
 def accuracy_workflow(tmp_path, fake_hf_model, **system) -> dict:
@@ -61,8 +32,8 @@ def accuracy_workflow(tmp_path, fake_hf_model, **system) -> dict:
 
 
 def plugin_env(tmp_path) -> dict[str, str]:
-    (tmp_path / "always_joy_runtime.py").write_text(RUNTIME_PLUGIN)
-    return {"PYTHONPATH": str(tmp_path), "OLIVINE_LOAD_PLUGINS": "", "OLIVINE_PLUGIN_MODULES": "always_joy_runtime"}
+    """Built-ins plus support/always_joy_runtime.py: its ``hf`` runtime is the only one installed."""
+    return {"PYTHONPATH": str(SUPPORT), "OLIVINE_LOAD_PLUGINS": "", "OLIVINE_PLUGIN_MODULES": "always_joy_runtime"}
 
 
 def test_the_accuracy_metric_runs_the_model_through_the_registered_runtime(tmp_path, fake_hf_model):

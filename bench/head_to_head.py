@@ -232,8 +232,9 @@ def olivine(work: Path, model: Path, data: Path, training: Training, example: di
 
 
 def olive(work: Path, model: Path, data: Path, training: Training, env: dict, timeout: float,
-          telemetry: bool = False) -> Row:
-    """Olive's run; ``telemetry`` False sets OLIVE_DISABLE_TELEMETRY=1, True removes it from the environment."""
+          telemetry: bool = False, log_level: int | None = None) -> Row:
+    """Olive's run; ``telemetry`` False sets OLIVE_DISABLE_TELEMETRY=1, True removes it from the environment;
+    ``log_level`` overrides the config's log_severity_level (0: debug, which logs the Trainer's train_runtime)."""
     row = Row(OLIVE_TELEMETRY_ON if telemetry else OLIVE)
     python = OLIVE_VENV / "bin" / "python"
     if not python.is_file():
@@ -243,7 +244,10 @@ def olive(work: Path, model: Path, data: Path, training: Training, env: dict, ti
     if not telemetry:
         env.update(TELEMETRY_OFF)
     folder = _fresh(work / ("olive-telemetry-on" if telemetry else "olive"), model, data)
-    (folder / "workflow.json").write_text(json.dumps(olive_workflow(folder, training), indent=2))
+    config = olive_workflow(folder, training)
+    if log_level is not None:
+        config["log_severity_level"] = log_level
+    (folder / "workflow.json").write_text(json.dumps(config, indent=2))
     commands = [
         ("run", [str(python), "-m", "olive", "run", "--config", "workflow.json"]),
         ("evaluate", [str(python), str(HANDWRITTEN / "evaluate.py"), "--model", "out", "--data",

@@ -22,6 +22,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str], bool]] = {
     "lora_speed": ([], ["--tiny-steps", "50", "--mini-steps", "3"], False),
     "merge_build_speed": ([], ["--models", "tiny"], False),
     "head_to_head": ([], ["--steps", "40"], False),
+    "realistic": ([], ["--steps", "2"], False),
     "gpu_lora": ([], ["--steps", "3"], True),
 }
 

@@ -74,6 +74,7 @@ def main():
 
     order, rng = [], random.Random(args.seed)
     recent = []  # loss of each optimizer step since the last print
+    tokens, loop_began = 0, time.perf_counter()  # training tokens/s: the optimizer steps only, as olivine reports
     for step in range(1, args.steps + 1):
         step_loss = 0.0
         for _ in range(args.grad_accum):
@@ -82,6 +83,7 @@ def main():
                 rng.shuffle(order)
             ids, labels = data[order.pop()]
             loss = model(input_ids=ids, labels=labels).loss / args.grad_accum
+            tokens += ids.shape[1]
             loss.backward()
             step_loss += loss.item()
         if args.max_grad_norm > 0:
@@ -94,6 +96,9 @@ def main():
             print(f"step {step}/{args.steps}  loss {sum(recent) / len(recent):.4f}")
             recent = []
 
+    loop_seconds = time.perf_counter() - loop_began
+    print(f"train: {tokens} tokens in {loop_seconds:.2f} s of optimizer steps, "
+          f"train_tokens_per_second {tokens / loop_seconds:.1f}")
     model.save_pretrained(args.output)
     tokenizer.save_pretrained(args.output)
     print(f"train: wall time {time.perf_counter() - started:.2f} s")

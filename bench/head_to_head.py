@@ -551,6 +551,12 @@ def _rescore(folder: Path, env: dict, timeout: float) -> float | None:
     return _printed_accuracy(log)
 
 
+def contender_env(threads: int) -> dict[str, str]:
+    """Every contender's environment: offline, the same thread count, unbuffered output."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+            "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=800, help="optimizer steps (default 800)")
@@ -568,8 +574,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(args.threads),
-           "MKL_NUM_THREADS": str(args.threads), "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env = contender_env(args.threads)
     example = json.loads(args.workflow.read_text()) if args.workflow.is_file() else None
     seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()] or [0]
     training = training_from_example(example, args.steps)

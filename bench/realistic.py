@@ -165,8 +165,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = parser.parse_args()
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(args.threads),
-           "MKL_NUM_THREADS": str(args.threads), "TOKENIZERS_PARALLELISM": "false", "PYTHONUNBUFFERED": "1"}
+    env = h2h.contender_env(args.threads)
     example = json.loads(h2h.EXAMPLE.read_text()) if h2h.EXAMPLE.is_file() else None
     training = h2h.training_from_example(example, args.steps)
     work = args.work or Path(tempfile.mkdtemp(prefix="olivine-realistic-"))

@@ -8,23 +8,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
-from core_helpers import touch_workflow, write_workflow
-
-
-def labels(log) -> list[str]:
-    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
+from core_helpers import run_labels as labels
+from core_helpers import touch_workflow, wait_for, write_workflow
 
 
 def start(path, log, prefix=(), **env):

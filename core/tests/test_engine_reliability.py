@@ -7,28 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-from core_helpers import touch_workflow, write_workflow
+from core_helpers import run_labels as labels
+from core_helpers import touch_workflow, wait_for, write_workflow
 
 
 def start_run(path, log, **extra_env):
     env = {**os.environ, "OLIVINE_TEST_RUN_LOG": str(log), **extra_env}
     return subprocess.Popen([sys.executable, "-m", "olivine", "run", "--config", str(path), "--no-progress"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def labels(log) -> list[str]:
-    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
-
-
-def wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 def test_sigkill_mid_run_resumes_from_last_finished_pass(tmp_path, fake_hf_model, test_plugins):

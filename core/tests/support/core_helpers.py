@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +42,18 @@ def pydantic_says(annotation: Any, value: Any) -> str:
     except pydantic.ValidationError as error:
         return error.errors()[0]["msg"]
     raise AssertionError(f"{value!r} is a valid {annotation}")
+
+
+def run_labels(log: Path) -> list[str]:
+    """The labels the test passes logged as they ran (OLIVINE_TEST_RUN_LOG), in order."""
+    return [line.split()[0] for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def wait_for(predicate, timeout: float = 60.0) -> None:
+    """Poll ``predicate`` until it holds; an AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")

@@ -5,14 +5,13 @@ one adapter across both through olivine's own launcher."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 from pathlib import Path
 
 import pytest
 from aml_runtime import plugin_env, run_command_job
-from dry_run_helpers import dry_run, load_and_validate
+from dry_run_helpers import dry_run, load_and_validate, mount_from_upload_list
 
 LORA = {"lora": {"type": "LoRA", "train_data_config": "tone_train", "r": 4, "alpha": 8, "lora_dropout": 0,
                  "training_args": {"seed": 1, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 1,
@@ -85,21 +84,6 @@ def test_the_job_on_two_nodes_trains_one_adapter_with_rank_0s_node_writing_it(wo
     assert result["report"]["world_size"] == 2 and result["report"]["effective_batch"] == 4
     assert (first.outputs["output"] / "out" / "adapter" / "adapter_model.safetensors").is_file()
     assert not (second.outputs["output"] / "result.json").exists(), "only rank 0's node writes the outputs"
-
-
-def mount_from_upload_list(uploads_json: Path):
-    """Each input as a node mounts it: the upload's local content, copied to its mount point."""
-    by_target = {u["target"]: Path(u["local_path"]) for u in json.loads(uploads_json.read_text())}
-
-    def mount(uri: str, kind: str, folder: Path) -> Path:
-        source = by_target[uri]
-        if kind == "uri_file":
-            folder.mkdir(parents=True)
-            return Path(shutil.copy2(source, folder / source.name))
-        shutil.copytree(source, folder)
-        return folder
-
-    return mount
 
 
 def _free_port() -> int:

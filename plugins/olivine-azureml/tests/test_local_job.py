@@ -3,27 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from aml_runtime import plugin_env, run_command_job
-from dry_run_helpers import dry_run, load_and_validate
+from dry_run_helpers import dry_run, load_and_validate, mount_from_upload_list
 from olivine import content_key
-
-
-def mount_from_upload_list(uploads_json: Path):
-    """Inputs as the job sees them: each upload's local content at its own mount point (a copy, read-only)."""
-    by_target = {u["target"]: Path(u["local_path"]) for u in json.loads(uploads_json.read_text())}
-
-    def mount(uri: str, kind: str, folder: Path) -> Path:
-        source = by_target[uri]
-        if kind == "uri_file":
-            folder.mkdir(parents=True)
-            return Path(shutil.copy2(source, folder / source.name))
-        shutil.copytree(source, folder)
-        return folder
-
-    return mount
 
 
 def local_run(config: Path, out: Path):

@@ -65,6 +65,21 @@ def train_briefly(cls, folder: Path, model_path: Path, **options):
     return ref, model, ctx.report
 
 
+def run_pass(config, folder: Path, model_path: Path, checkpoints: Path | None = None):
+    """``run_lora`` of a parsed LoRA config on the tone data, in this process (it launches the workers of a
+    distributed config itself): (adapter ModelRef or None off rank 0, report)."""
+    import logging
+
+    from olivine import DataConfig, ModelRef, PassContext
+    from olivine_lora.run import run_lora
+
+    ctx = PassContext(output_dir=folder, workflow_dir=folder, checkpoint_dir=checkpoints,
+                      data_configs={"tone_train": DataConfig.model_validate(tone_data_config())},
+                      logger=logging.getLogger("olivine.pass.lora"), show_progress=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    return run_lora(config, ModelRef(format="hf", path=model_path), ctx, quantized=False), ctx.report
+
+
 def write_workflow(folder: Path, passes: dict, model_path: Path, data_configs: list[dict] | None = None) -> Path:
     workflow = {
         "input_model": {"type": "HfModel", "model_path": str(model_path)},
@@ -93,7 +108,7 @@ def kit():
     from types import SimpleNamespace
 
     return SimpleNamespace(tone_data_config=tone_data_config, write_workflow=write_workflow, cli=olivine_cli,
-                           train_briefly=train_briefly,
+                           train_briefly=train_briefly, run_pass=run_pass,
                            cli_env=cli_env, greedy_accuracy=greedy_accuracy, quality_lora=QUALITY_LORA)
 
 

@@ -6,14 +6,12 @@ adapter of 1 process; rank 0 alone writes the adapter; the other rank's log is n
 
 from __future__ import annotations
 
-import logging
 import os
 
 import pytest
 import torch
-from olivine import ConfigError, ConfigErrors, DataConfig, ModelRef, PassContext, ValidationContext
+from olivine import ConfigError, ConfigErrors, ValidationContext
 from olivine_lora.passes import LoRA, QLoRA
-from olivine_lora.run import run_lora
 
 pytestmark = pytest.mark.slow
 
@@ -28,11 +26,7 @@ def _config(processes: int, batch: int, **training):
 
 
 def _train(folder, tiny_model, kit, config):
-    ctx = PassContext(output_dir=folder, workflow_dir=folder, checkpoint_dir=folder / "checkpoints",
-                      data_configs={"tone_train": DataConfig.model_validate(kit.tone_data_config())},
-                      logger=logging.getLogger("olivine.pass.lora"), show_progress=False)
-    ref = run_lora(config, ModelRef(format="hf", path=tiny_model), ctx, quantized=False)
-    return ref, ctx.report
+    return kit.run_pass(config, folder, tiny_model, folder / "checkpoints")
 
 
 @pytest.fixture(scope="module")

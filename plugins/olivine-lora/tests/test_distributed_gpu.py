@@ -3,14 +3,11 @@ resumable checkpoint. Skipped without 2 CUDA GPUs (bench/device/gpu_checks.sh ru
 
 from __future__ import annotations
 
-import logging
 import shutil
 
 import pytest
 import torch
-from olivine import DataConfig, ModelRef, PassContext
 from olivine_lora.passes import LoRA
-from olivine_lora.run import run_lora
 from safetensors.torch import load_file
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.device_count() < 2,
@@ -28,12 +25,8 @@ def _config(processes: int, batch: int, **training):
 
 
 def _train(folder, checkpoints, tiny_model, kit, config):
-    ctx = PassContext(output_dir=folder, workflow_dir=folder, checkpoint_dir=checkpoints,
-                      data_configs={"tone_train": DataConfig.model_validate(kit.tone_data_config())},
-                      logger=logging.getLogger("olivine.pass.lora"), show_progress=False)
-    folder.mkdir(parents=True, exist_ok=True)
-    ref = run_lora(config, ModelRef(format="hf", path=tiny_model), ctx, quantized=False)
-    return ref.path, ctx.report
+    ref, report = kit.run_pass(config, folder, tiny_model, checkpoints)
+    return ref.path, report
 
 
 def _assert_same(report, adapter, reference_report, reference_adapter, atol: float):

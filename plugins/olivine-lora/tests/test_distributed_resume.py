@@ -7,7 +7,6 @@ Each ends with the losses and the adapter of the same training run without a bre
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import signal
@@ -17,9 +16,7 @@ import time
 
 import pytest
 import torch
-from olivine import DataConfig, ModelRef, PassContext
 from olivine_lora.passes import LoRA
-from olivine_lora.run import run_lora
 from safetensors.torch import load_file
 
 pytestmark = pytest.mark.slow
@@ -38,12 +35,8 @@ def _lora(processes: int, batch: int, steps: int, save_steps: int, **training) -
 
 def _train(folder, checkpoints, tiny_model, kit, raw: dict):
     config = LoRA.parse_config({k: v for k, v in raw.items() if k != "type"}, "passes.lora")
-    ctx = PassContext(output_dir=folder, workflow_dir=folder, checkpoint_dir=checkpoints,
-                      data_configs={"tone_train": DataConfig.model_validate(kit.tone_data_config())},
-                      logger=logging.getLogger("olivine.pass.lora"), show_progress=False)
-    folder.mkdir(parents=True, exist_ok=True)
-    ref = run_lora(config, ModelRef(format="hf", path=tiny_model), ctx, quantized=False)
-    return ref.path, ctx.report
+    ref, report = kit.run_pass(config, folder, tiny_model, checkpoints)
+    return ref.path, report
 
 
 def _assert_same(report, adapter, reference_report, reference_adapter, atol: float):

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
+from olivine.testing.fixtures import fake_hf_model  # noqa: F401  (a fixture for every core test)
 
 SUPPORT = Path(__file__).parent / "support"
 sys.path.insert(0, str(SUPPORT))
-
-
-@pytest.fixture
-def fake_hf_model(tmp_path: Path) -> Path:
-    """A folder shaped like a Hugging Face checkpoint; passes under test only copy it."""
-    model = tmp_path / "models" / "fake"
-    model.mkdir(parents=True)
-    (model / "config.json").write_text(json.dumps({"model_type": "phi3", "architectures": ["Phi3ForCausalLM"]}))
-    (model / "model.safetensors").write_bytes(os.urandom(2048))
-    return model
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 A step's samples are fixed by (data seed, epoch, position), so a resumed run sees exactly what an
 uninterrupted one would. Within a step the order of samples does not change the loss (a sum over
-target tokens), so samples are sorted by length and packed several to a row when that saves padding.
+target tokens), so samples are sorted by length and packed several to a row (each attending only to
+itself) when that costs less than padding them: the linear layers' work grows with a row's width,
+attention's with its square, so short samples share one row and long ones keep their own.
 """
 
 from __future__ import annotations
@@ -122,15 +124,45 @@ def split(samples: list[Sample], parts: int) -> list[list[Sample]]:
     return groups
 
 
-def collate(samples: list[Sample], pad_id: int) -> Batch:
-    """Pack samples into rows as long as the longest one when that saves rows, else pad to the longest."""
+def attention_cost(config) -> float:
+    """Attention's cost per token per position of its row, relative to the linear layers' per token.
+
+    Per token and layer, the linear layers take about 2 x (4 h^2 + 3 h i) FLOPs (attention's
+    projections and a gated MLP of width i) and attention 4 h per position of the row it attends over.
+    """
+    hidden = getattr(config, "hidden_size", None) or 1024
+    inter = getattr(config, "intermediate_size", None) or 4 * hidden
+    return 2.0 / (4 * hidden + 3 * inter)
+
+
+def collate(samples: list[Sample], pad_id: int, attention: float = 0.0, pack: bool = True) -> Batch:
+    """The cheapest layout of ``samples``: padded rows, or packed rows as wide as the longest sample or wider.
+
+    ``attention`` is :func:`attention_cost` (0: attention is free, so everything shares one row);
+    ``pack`` False pads every sample to the longest (a model that cannot keep packed samples apart).
+    """
     longest = max(len(s.ids) for s in samples)
-    rows = _first_fit(samples, longest)
     tokens = sum(len(s.ids) for s in samples)
     n_targets = sum(s.n_targets for s in samples)
-    if len(rows) < len(samples):
-        return _packed(rows, longest, pad_id, tokens, n_targets)
+    best, best_rows = len(samples) * _row_cost(longest, attention), None
+    capacity = longest
+    while pack and len(samples) > 1:
+        rows = _first_fit(samples, capacity)
+        width = max(sum(len(s.ids) for s in row) for row in rows)
+        cost = len(rows) * _row_cost(width, attention)
+        if cost < best:
+            best, best_rows = cost, rows
+        if len(rows) == 1:
+            break
+        capacity = min(2 * capacity, tokens)
+    if best_rows is not None:
+        width = max(sum(len(s.ids) for s in row) for row in best_rows)
+        return _packed(best_rows, width, pad_id, tokens, n_targets)
     return _padded(samples, longest, pad_id, tokens, n_targets)
+
+
+def _row_cost(width: int, attention: float) -> float:
+    return width * (1.0 + attention * width)
 
 
 def _first_fit(samples: list[Sample], capacity: int) -> list[list[Sample]]:

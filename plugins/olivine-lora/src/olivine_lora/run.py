@@ -12,7 +12,18 @@ from pathlib import Path
 import torch
 from olivine import ModelRef, PassContext
 
-from olivine_lora import distributed, flops, loading, loop, optim, parallel, precision, settings
+from olivine_lora import (
+    cpu_matmul,
+    distributed,
+    flops,
+    loading,
+    loop,
+    optim,
+    packing_check,
+    parallel,
+    precision,
+    settings,
+)
 from olivine_lora.batching import Sample, to_samples
 from olivine_lora.curves import plot
 from olivine_lora.named_checkpoint import named
@@ -55,12 +66,20 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     notes += loaded.notes
     train, evaluation = _samples(cfg, ctx, loaded.tokenizer, notes)
     plan = settings.resolve(args, len(train), bool(evaluation), notes, world.size if world else 1)
+    pad_id = _pad_id(loaded.tokenizer)
+    pack = packing_check.keeps_samples_apart(loaded.model, train, pad_id, device, prec.autocast, prec.weights,
+                                             quantized)
+    if not pack:
+        notes.append(f"{type(loaded.model.get_base_model()).__name__} lets packed samples attend to each other: "
+                     "training on padded rows (slower)")
+    matmul = _fast_cpu_matmul(loaded.model, device, prec, quantized, reshard if world is not None else None)
     if world is not None:  # before the optimizer: FSDP2 replaces the parameters by sharded ones
         parallel.wrap(world, loaded.model, args, reshard, prec.autocast)
     opt = optim.optimizer(loaded.model, args, device, notes)
     sched = optim.scheduler(opt, args, plan.warmup_steps, plan.total_steps, notes)
-    stepper = Stepper(loaded.model, opt, sched, prec, device, _pad_id(loaded.tokenizer), args,
+    stepper = Stepper(loaded.model, opt, sched, prec, device, pad_id, args,
                       token_budget(loaded.model, device, checkpointing), notes, world)
+    stepper.pack = pack
     board = _tensorboard_dir(ctx) if args.wants_tensorboard() and main else None
     where = f"{pass_path(ctx)}.training_args"
     io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2, ctx.note,
@@ -74,7 +93,11 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     # The libraries and the loaded model are long-lived: out of the collector's sight, the gen-2
     # collections the loop's allocations trigger stop walking half a million objects each time.
     gc.freeze()
-    outcome = loop.train(stepper, train, evaluation, plan, args, io, f"{'QLoRA' if quantized else 'LoRA'} training")
+    try:
+        outcome = loop.train(stepper, train, evaluation, plan, args, io,
+                             f"{'QLoRA' if quantized else 'LoRA'} training")
+    finally:
+        cpu_matmul.uninstall(loaded.model)
     _tell(ctx, notes, told)  # what happened during training (smaller forwards after running out of memory)
     # FSDP2 holds shards: every rank takes part in gathering the trainable weights rank 0 saves.
     state = parallel.full_trainable_state(loaded.model) if world is not None and world.kind == "fsdp" else None
@@ -82,6 +105,8 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
         return None, loaded.model
     adapter = _save(loaded, ctx.output_dir / "adapter", state)
     _report(ctx, cfg, loaded, plan, outcome, prec, device, board)
+    if matmul is not None and matmul.summary():
+        ctx.report["cpu_matmul"] = matmul.summary()
     size = world.size if world is not None else 1
     if world is not None:
         ctx.report.update({"world_size": world.size, "parallelism": world.kind,
@@ -98,6 +123,16 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
         (adapter / "quantization.json").write_text(json.dumps(loaded.quantization, indent=2) + "\n")
     ref = ModelRef(format="hf+adapter", path=adapter, base_model=Path(model.path), metadata=metadata)
     return ref, loaded.model
+
+
+def _fast_cpu_matmul(model, device: str, prec: precision.Precision, quantized: bool,
+                     reshard) -> cpu_matmul.Chooser | None:
+    """oneDNN for the frozen float32 layers where it is faster (cpu_matmul); not under autocast or FSDP2's shards."""
+    mode = cpu_matmul.mode_from_env()
+    plain = device == "cpu" and not quantized and prec.autocast is None and prec.weights == torch.float32
+    if not plain or reshard is not None:
+        return None
+    return cpu_matmul.install(model, mode)
 
 
 def _tell(ctx: PassContext, notes: list[str], start: int) -> int:

@@ -59,6 +59,11 @@ class Stepper:
         self.scaler = torch.amp.GradScaler("cuda") if precision.grad_scaling else None
         self.per_step_scheduler = not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
         self.forwards = 0
+        self.attention = batching.attention_cost(model.get_base_model().config)
+        self.pack = True  # False when the model cannot keep packed samples apart (packing_check)
+
+    def collate(self, samples: list[batching.Sample]) -> batching.Batch:
+        return batching.collate(samples, self.pad_id, self.attention, self.pack).to(self.device)
 
     def step(self, samples: list[batching.Sample]) -> torch.Tensor:
         """Train on ``samples``; returns the step's mean target-token loss (a 0-d tensor, not synced)."""
@@ -81,7 +86,7 @@ class Stepper:
     def _step(self, samples, parts: int, n_targets: int) -> torch.Tensor:
         total = torch.zeros((), device=self.device)
         for group in batching.split(samples, parts):
-            batch = batching.collate(group, self.pad_id).to(self.device)
+            batch = self.collate(group)
             loss = loss_sum(self.model, batch, self.precision.autocast, self.args.label_smoothing_factor) / n_targets
             (self.scaler.scale(loss) if self.scaler else loss).backward()
             total += loss.detach()
@@ -98,7 +103,7 @@ class Stepper:
             with world.sync(i == len(groups) - 1):
                 # A rank with fewer forwards than the others runs a weightless one: FSDP2 gathers weights
                 # in every forward and DDP exchanges gradients on the last, so all ranks must match.
-                batch = batching.collate(group or samples[:1], self.pad_id).to(self.device)
+                batch = self.collate(group or samples[:1])
                 loss = world.forward(batch, self.precision.autocast, self.args.label_smoothing_factor) / n_targets
                 if not group:
                     loss = loss * 0
@@ -139,7 +144,7 @@ class Stepper:
             else:
                 total = torch.zeros((), device=self.device, dtype=torch.float64)
                 for group in batching.split(samples, batching.micro_batches(samples, 2 * self.budget)):
-                    batch = batching.collate(group, self.pad_id).to(self.device)
+                    batch = self.collate(group)
                     total += loss_sum(self.model, batch, self.precision.autocast).double()
         finally:
             self.model.train()
@@ -152,7 +157,7 @@ class Stepper:
         """The summed loss over all ranks' shards of ``samples``."""
         total = torch.zeros((), device=self.device, dtype=torch.float64)
         for group in self._groups(self.world.shard(samples), 2 * self.budget):
-            batch = batching.collate(group or samples[:1], self.pad_id).to(self.device)
+            batch = self.collate(group or samples[:1])
             loss = self.world.forward(batch, self.precision.autocast).double()
             total += loss if group else 0 * loss
         return self.world.sum(total)

@@ -1,0 +1,95 @@
+"""Packing: short samples share one row, long ones keep their own, and a model that lets packed samples
+see each other trains on padded rows instead."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+from olivine_lora import loading, packing_check, precision
+from olivine_lora.batching import IGNORE, Sample, attention_cost, collate
+from olivine_lora.passes import LoRA
+
+LEAKY = "olivine_test_leaky"
+
+
+def sample(n: int) -> Sample:
+    ids = [(7 * i) % 1000 + 3 for i in range(n)]
+    return Sample(ids, ids[1:] + [IGNORE])
+
+
+def test_short_samples_share_one_row_without_padding():
+    samples = [sample(n) for n in (30, 41, 25, 36)]
+    batch = collate(samples, 0, attention=2.0 / (4 * 3072 + 3 * 8192))  # Phi-3-mini's widths
+    assert batch.input_ids.shape == (1, 132)
+    assert batch.attention_mask is None and batch.tokens == 132
+    # longest first; each sample's positions restart at 0, so each attends only to itself
+    assert batch.position_ids[0].tolist() == [*range(41), *range(36), *range(30), *range(25)]
+
+
+def test_long_samples_keep_their_own_rows_when_attention_would_cost_more_than_padding():
+    samples = [sample(n) for n in (2000, 1900, 1950, 2048)]
+    batch = collate(samples, 0, attention=2.0 / (4 * 3072 + 3 * 8192))
+    assert batch.input_ids.shape[0] == 4  # one 7898-token row: attention's square outweighs the padding saved
+
+
+def test_packing_off_pads_every_sample():
+    batch = collate([sample(n) for n in (10, 20)], 0, pack=False)
+    assert batch.input_ids.shape == (2, 20) and batch.attention_mask is not None
+
+
+def test_attention_cost_follows_the_widths():
+    class Config:
+        hidden_size, intermediate_size = 128, 256
+
+    assert attention_cost(Config()) == pytest.approx(2 / (4 * 128 + 3 * 256))
+
+
+def _leaky_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+    """Attention written without the mask transformers builds: every position sees the whole row before it."""
+    out = torch.nn.functional.scaled_dot_product_attention(
+        query, key.repeat_interleave(query.shape[1] // key.shape[1], 1),
+        value.repeat_interleave(query.shape[1] // value.shape[1], 1), is_causal=True, scale=scaling)
+    return out.transpose(1, 2).contiguous(), None
+
+
+@pytest.fixture(scope="module")
+def leaky_registered():
+    from transformers import AttentionInterface, AttentionMaskInterface
+    from transformers.masking_utils import sdpa_mask
+
+    AttentionInterface.register(LEAKY, _leaky_attention)
+    AttentionMaskInterface.register(LEAKY, sdpa_mask)
+    return LEAKY
+
+
+def _loaded(tiny_model, load_kwargs):
+    config = LoRA.parse_config({"train_data_config": "tone_train", "r": 4}, "passes.lora")
+    return loading.load(config, tiny_model, load_kwargs, "cpu", precision.resolve("float32", "cpu", False, False, []),
+                        quantized=False, checkpointing=False, path="passes.lora")
+
+
+def test_the_probe_tells_a_model_that_keeps_samples_apart_from_one_that_does_not(tiny_model, leaky_registered):
+    samples = [sample(20), sample(15)]
+    sound = _loaded(tiny_model, {}).model
+    leaky = _loaded(tiny_model, {"attn_implementation": leaky_registered}).model
+    assert packing_check.keeps_samples_apart(sound, samples, 0, "cpu", None, torch.float32, False)
+    assert not packing_check.keeps_samples_apart(leaky, samples, 0, "cpu", None, torch.float32, False)
+
+
+def test_a_leaky_model_trains_on_padded_rows_with_a_note(tiny_model, leaky_registered, kit, tmp_path):
+    from olivine import DataConfig, ModelRef, PassContext
+    from olivine_lora.run import train_adapter
+
+    config = LoRA.parse_config({"train_data_config": "tone_train", "r": 4, "training_args": {
+        "max_steps": 2, "per_device_train_batch_size": 2, "gradient_accumulation_steps": 2}}, "passes.lora")
+    notes: list[str] = []
+    ctx = PassContext(output_dir=tmp_path, workflow_dir=tmp_path, show_progress=False,
+                      data_configs={"tone_train": DataConfig.model_validate(kit.tone_data_config())},
+                      logger=logging.getLogger("olivine.pass.lora"))
+    ctx.note = notes.append  # type: ignore[method-assign]
+    model = ModelRef(format="hf", path=tiny_model, metadata={"load_kwargs": {"attn_implementation": LEAKY}})
+    ref, _ = train_adapter(config, model, ctx, quantized=False)
+    assert (ref.path / "adapter_model.safetensors").is_file()
+    assert any("attend to each other" in line and "padded rows" in line for line in notes), notes

@@ -12,18 +12,21 @@ LOCK=${OLIVINE_LOCK-requirements/verified.txt}
 STAMP=$VENV/.olivine-setup-stamp
 plugins=$(ls -d plugins/*/ 2>/dev/null | sed 's#/$##' | while read -r p; do [ -f "$p/pyproject.toml" ] && echo "$p"; done)
 want=$(cat core/pyproject.toml $(for p in $plugins; do echo "$p/pyproject.toml"; done) scripts/setup.sh \
-  scripts/install_cpu_torch.sh scripts/plugin_extras.py ${LOCK:+"$LOCK"} | sha256sum | cut -c1-16)
+  scripts/install_cpu_torch.sh scripts/plugin_extras.py requirements/held-back.txt ${LOCK:+"$LOCK"} | sha256sum | cut -c1-16)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-constraints=()
+# Releases held back on purpose (each with its reason), for the verified set and the newest alike.
+constraints=(-c requirements/held-back.txt)
+verified=""
 if [ -n "$LOCK" ]; then
   # The set was verified on one Python minor version; another one may lack some of its wheels.
   verified_on=$(sed -n 's/^# python: //p' "$LOCK")
   running=$("$VENV/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
   if [ "$verified_on" = "$running" ]; then
-    constraints=(-c "$LOCK")
+    constraints+=(-c "$LOCK")
+    verified=", verified versions"
   else
     echo "setup: $LOCK was verified on Python $verified_on, this is $running: installing the newest releases" >&2
   fi
@@ -41,4 +44,4 @@ for p in $plugins; do
 done
 $PIP install ${constraints[@]+"${constraints[@]}"} "${editable[@]}" pytest ruff mypy
 echo "$want" > "$STAMP"
-echo "olivine installed in $VENV ($(echo $plugins | wc -w) plugins${constraints[*]:+, verified versions})"
+echo "olivine installed in $VENV ($(echo $plugins | wc -w) plugins$verified)"

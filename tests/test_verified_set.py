@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 VERIFIED = ROOT / "requirements" / "verified.txt"
+HELD_BACK = ROOT / "requirements" / "held-back.txt"
 sys.path.insert(0, str(ROOT / "scripts"))
 from plugin_extras import LEFT_OUT  # noqa: E402  (the extras setup.sh installs, so the ones to pin)
 
@@ -51,6 +52,18 @@ def test_every_workspace_requirement_is_pinned_to_a_version_it_admits():
         assert name in pins, f"{member}: {requirement.name} is not in {VERIFIED.name}; run make test-latest"
         assert requirement.specifier.contains(pins[name], prereleases=True), (
             f"{member}: {requirement} does not admit the verified {name}=={pins[name]}; run make test-latest")
+
+
+def test_the_set_keeps_the_releases_held_back():
+    """requirements/held-back.txt: constraints with a reason each, which the verified set must satisfy."""
+    held = [Requirement(line.split("#")[0]) for line in HELD_BACK.read_text().splitlines()
+            if line.split("#")[0].strip()]
+    assert held, f"{HELD_BACK.name} holds nothing back: delete it and its use in setup.sh instead"
+    pins = pinned()
+    for requirement in held:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is held back but not in {VERIFIED.name}"
+        assert requirement.specifier.contains(pins[name]), f"{VERIFIED.name} pins {name}=={pins[name]}: {requirement}"
 
 
 def test_torch_is_the_cpu_build_that_setup_installs():

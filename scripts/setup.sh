@@ -42,6 +42,6 @@ for p in $plugins; do
   extras=$("$VENV/bin/python" "scripts/plugin_extras.py" "$p/pyproject.toml")
   editable+=(-e "$p${extras:+[$extras]}")
 done
-$PIP install ${constraints[@]+"${constraints[@]}"} "${editable[@]}" pytest ruff mypy
+$PIP install ${constraints[@]+"${constraints[@]}"} "${editable[@]}" pytest pytest-xdist ruff mypy
 echo "$want" > "$STAMP"
 echo "olivine installed in $VENV ($(echo $plugins | wc -w) plugins$verified)"

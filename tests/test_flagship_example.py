@@ -55,6 +55,7 @@ def accuracy(stage: dict) -> float:
     return stage["metrics"]["accuracy"]["accuracy_score"]
 
 
+@pytest.mark.slow
 def test_workflow_fine_tunes_merges_and_exports_an_int4_model_meeting_the_goal(example, current_run):
     assert current_run.returncode == 0, current_run.stderr[-3000:]
     report = stages(example / "out" / "run.json")
@@ -80,6 +81,7 @@ def test_workflow_fine_tunes_merges_and_exports_an_int4_model_meeting_the_goal(e
     assert any("0 cached pass(es)" in line for line in table) and f"model: {model}" in table
 
 
+@pytest.mark.slow
 def test_predict_answers_held_out_phrases_with_the_int4_model(example, current_run):
     assert current_run.returncode == 0
     predicted = run(example, "predict.py", "out/model")
@@ -91,6 +93,7 @@ def test_predict_answers_held_out_phrases_with_the_int4_model(example, current_r
     assert one.returncode == 0 and one.stdout.split()[0] in TONES
 
 
+@pytest.mark.slow
 def test_a_second_run_takes_every_pass_and_evaluation_from_the_cache(example, current_run):
     assert current_run.returncode == 0
     first = stages(example / "out" / "run.json")
@@ -101,6 +104,7 @@ def test_a_second_run_takes_every_pass_and_evaluation_from_the_cache(example, cu
     assert {n: s["metrics"] for n, s in second.items()} == {n: s["metrics"] for n, s in first.items()}
 
 
+@pytest.mark.slow
 def test_the_cookbook_schema_config_runs_as_is(example, current_run):
     """olive-config.json: PyTorchModel + hf_config, params/config wrappers, evaluation_strategy."""
     old = run(example, "-m", "olivine", "run", "--config", "olive-config.json", "--no-progress",

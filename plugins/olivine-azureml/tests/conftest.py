@@ -49,12 +49,17 @@ def _offline(monkeypatch):
 @pytest.fixture(scope="session")
 def azurite_server(tmp_path_factory):
     """An Azurite blob service on a free loopback port (installed with npm into a cache folder once)."""
+    from filelock import FileLock
+
     binary = AZURITE_DIR / "node_modules" / ".bin" / "azurite-blob"
-    if not binary.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed, so the Azurite storage emulator cannot be installed")
-        subprocess.run(["npm", "install", "--prefix", str(AZURITE_DIR), f"azurite@{AZURITE_VERSION}", "--no-audit",
-                        "--no-fund"], check=True, capture_output=True, timeout=600)
+    AZURITE_DIR.parent.mkdir(parents=True, exist_ok=True)
+    # Parallel test workers (pytest-xdist) share the folder: one installs, the others wait for it.
+    with FileLock(f"{AZURITE_DIR}.lock"):
+        if not binary.exists():
+            if shutil.which("npm") is None:
+                pytest.skip("npm is not installed, so the Azurite storage emulator cannot be installed")
+            subprocess.run(["npm", "install", "--prefix", str(AZURITE_DIR), f"azurite@{AZURITE_VERSION}",
+                            "--no-audit", "--no-fund"], check=True, capture_output=True, timeout=600)
     port = _free_port()
     process = subprocess.Popen(
         [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--disableTelemetry",

@@ -3,9 +3,10 @@
 Packing several samples into one row relies on the model turning restarting ``position_ids`` (and no
 attention mask) into a block-diagonal causal mask, as transformers' own mask builders do. A model
 with its own attention code (remote code, older architectures) may let one sample attend to another
-or count positions across the row: then packed and padded batches give different losses. One
-forward of two short samples each way, dropout off, tells the two apart; a model that fails trains on
-padded rows only, with a note.
+or count positions across the row, and a convolution over the sequence (LFM2's short convolutions)
+reads the previous sample's last tokens: then packed and padded batches give different per-token
+log-probabilities. One forward of two short samples each way, dropout off, tells the two apart; a
+model that fails trains on padded rows only, with a note.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import torch
 
 from olivine_lora.batching import IGNORE, Sample, _packed, _padded
-from olivine_lora.loss import loss_sum
+from olivine_lora.loss import _autocast
 
 PROBE_TOKENS = 12  # per sample: long enough for attention across samples to move the loss
-# Relative: a packed and a padded float32 forward differ by rounding only (~1e-6); 16-bit compute
-# and 4-bit weights round more coarsely. Attention across samples moves the loss by far more.
+# Per-token log-probabilities: a packed and a padded float32 forward differ by rounding only (~1e-6);
+# 16-bit compute and 4-bit weights round more coarsely. A leak moves them by 1e-3 and more even in a
+# tiny random model (LFM2's convolution: 2e-3).
 TOLERANCE = {torch.float32: 1e-4}
 COARSE_TOLERANCE = 1e-2
 
@@ -46,9 +48,21 @@ def keeps_samples_apart(model, samples: list[Sample], pad_id: int, device: str, 
     was_training = model.training
     model.eval()
     try:
-        packed = loss_sum(model, _packed([probes], width, pad_id, tokens, targets).to(device), autocast).float()
-        padded = loss_sum(model, _padded(probes, longest, pad_id, tokens, targets).to(device), autocast).float()
+        packed = _token_log_probs(model, _packed([probes], width, pad_id, tokens, targets).to(device), autocast)
+        padded = _token_log_probs(model, _padded(probes, longest, pad_id, tokens, targets).to(device), autocast)
     finally:
         model.train(was_training)
+    in_rows = torch.cat([padded[i, :len(s.ids)] for i, s in enumerate(probes)])
     tolerance = COARSE_TOLERANCE if autocast is not None or quantized else TOLERANCE.get(dtype, COARSE_TOLERANCE)
-    return bool(torch.isclose(packed, padded, rtol=tolerance, atol=tolerance))
+    # Per token, not summed: a leak through a short convolution (LFM2) moves only a sample's first tokens.
+    return bool((packed[0] - in_rows).abs().max() <= tolerance)
+
+
+def _token_log_probs(model, batch, autocast) -> torch.Tensor:
+    """The log-probability of each position's next token, as the loss sees it: (rows, width)."""
+    kwargs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
+              "position_ids": batch.position_ids, "use_cache": False}
+    with _autocast(batch.input_ids.device.type, autocast):
+        logits = model(**kwargs).logits.float()
+    chosen = batch.targets.clamp(min=0).unsqueeze(-1)
+    return logits.log_softmax(-1).gather(-1, chosen).squeeze(-1)

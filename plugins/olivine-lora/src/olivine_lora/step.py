@@ -61,6 +61,11 @@ class Stepper:
         self.forwards = 0
         self.attention = batching.attention_cost(model.get_base_model().config)
         self.pack = True  # False when the model cannot keep packed samples apart (packing_check)
+        self.masks = None  # cpu_dropout.MaskSource when LoRA dropout draws its masks by step
+
+    def begin(self, step: int) -> None:
+        if self.masks is not None:
+            self.masks.begin_step(step)
 
     def collate(self, samples: list[batching.Sample]) -> batching.Batch:
         return batching.collate(samples, self.pad_id, self.attention, self.pack).to(self.device)

@@ -44,6 +44,10 @@ def main(argv: list[str] | None = None) -> None:
     # Plugins load before click parses --debug: set the level now so their load tracebacks show.
     inherited = os.environ.get(LOG_LEVEL)  # a run-pass process follows the run that started it
     logging.getLogger("olivine").setLevel(logging.DEBUG if debug_enabled() else int(inherited or logging.INFO))
+    if argv is None:  # a real process: tests calling main() keep their interpreter's collector as it was
+        from olivine.memory import defer_full_collections
+
+        defer_full_collections()
     try:
         from olivine.plugins import get_plugins
 

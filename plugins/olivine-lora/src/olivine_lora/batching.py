@@ -182,21 +182,21 @@ def _first_fit(samples: list[Sample], capacity: int) -> list[list[Sample]]:
 
 
 def _packed(rows: list[list[Sample]], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    targets = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-    positions = torch.zeros((len(rows), width), dtype=torch.long)
-    for r, row in enumerate(rows):
-        at = 0
+    ids, targets, positions = [], [], []
+    for row in rows:
+        used = sum(len(sample.ids) for sample in row)
         for sample in row:
-            n = len(sample.ids)
-            ids[r, at:at + n] = torch.tensor(sample.ids)
-            targets[r, at:at + n] = torch.tensor(sample.targets)
-            positions[r, at:at + n] = torch.arange(n)
-            at += n
+            ids += sample.ids
+            targets += sample.targets
+            positions += range(len(sample.ids))
         # trailing padding forms its own segment, so no real token attends to it
-        positions[r, at:] = torch.arange(width - at)
+        ids += [pad_id] * (width - used)
+        targets += [IGNORE] * (width - used)
+        positions += range(width - used)
+    shape = (len(rows), width)
     # attention_mask None + restarting position_ids: transformers builds a block-diagonal causal mask
-    return Batch(ids, targets, positions, None, tokens, n_targets)
+    return Batch(torch.tensor(ids).view(shape), torch.tensor(targets).view(shape), torch.tensor(positions).view(shape),
+                 None, tokens, n_targets)
 
 
 def _padded(samples: list[Sample], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:

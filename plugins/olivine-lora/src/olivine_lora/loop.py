@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from olivine_lora import checkpoint, curves
 from olivine_lora.batching import Sample, StepPlan
 from olivine_lora.settings import Settings
 from olivine_lora.step import Stepper
+
+COLLECT_EVERY_S = 60.0
 
 
 @dataclass
@@ -62,7 +65,7 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
     stepper.model.train()
     if evaluation and args.eval_on_start and start == 0:
         _record_eval(stepper, evaluation, history, board, 0)
-    tokens, train_seconds = 0, 0.0
+    tokens, train_seconds, collected = 0, 0.0, time.monotonic()
     window, window_steps, shown = torch.zeros((), device=stepper.device), 0, None
     with io.progress(settings.total_steps, description) as bar:
         if start:
@@ -84,6 +87,11 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
                 board.scalar("train/loss", shown, done)
                 board.scalar("train/learning_rate", lr, done)
                 window, window_steps = torch.zeros((), device=stepper.device), 0
+            if time.monotonic() - collected > COLLECT_EVERY_S:
+                # olivine leaves full collections to pass boundaries; a long run collects now and then
+                # (milliseconds: what was long-lived at the start is frozen) so no garbage cycle piles up
+                gc.collect()
+                collected = time.monotonic()
             train_seconds += time.perf_counter() - began
             if evaluation and done >= settings.eval_from and _due(done, settings.eval_every, settings):
                 _record_eval(stepper, evaluation, history, board, done)

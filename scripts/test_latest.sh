@@ -8,6 +8,8 @@ VENV=.venv-latest
 rm -rf "$VENV"
 OLIVINE_VENV=$VENV OLIVINE_LOCK="" ./scripts/setup.sh
 export HF_HUB_OFFLINE=1
-"$VENV/bin/python" -m pytest "$@"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+# In parallel, as scripts/test.sh runs it (see there).
+"$VENV/bin/python" -m pytest -n "${OLIVINE_TEST_WORKERS:-auto}" --dist loadfile --no-loadscope-reorder "$@"
 "$VENV/bin/python" scripts/write_verified_set.py requirements/verified.txt
 git --no-pager diff --stat -- requirements/verified.txt || true

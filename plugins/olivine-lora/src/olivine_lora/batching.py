@@ -182,7 +182,9 @@ def _first_fit(samples: list[Sample], capacity: int) -> list[list[Sample]]:
 
 
 def _packed(rows: list[list[Sample]], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:
-    ids, targets, positions = [], [], []
+    ids: list[int] = []
+    targets: list[int] = []
+    positions: list[int] = []
     for row in rows:
         used = sum(len(sample.ids) for sample in row)
         for sample in row:

@@ -18,13 +18,16 @@ import os
 import statistics
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from olivine import ConfigError
 
 ENV = "OLIVINE_CPU_MATMUL"
+CHOOSER = "_olivine_chooser"  # the attribute a routed layer keeps its Chooser in
 MODES = ("auto", "default", "onednn")
 MIN_WEIGHT_ELEMENTS = 1 << 20  # below about 1024 x 1024, per-call overhead decides, and the default wins
 TRIALS = 3  # timed calls per implementation, after one untimed warm-up call of each
@@ -46,7 +49,8 @@ def _onednn(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) ->
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
-IMPLEMENTATIONS = {"default": F.linear, "onednn": _onednn}
+Product = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
+IMPLEMENTATIONS: dict[str, Product] = {"default": F.linear, "onednn": _onednn}
 
 
 @dataclass
@@ -109,13 +113,13 @@ class _FrozenLinear(torch.autograd.Function):
     """y = x W^T + b with W and b frozen: the backward computes the input's gradient only."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, chooser: Chooser, shape: tuple[int, int]):  # type: ignore[override]
+    def forward(ctx, x, weight, bias, chooser: Chooser, shape: tuple[int, int]):
         ctx.save_for_backward(weight)
         ctx.chooser, ctx.shape = chooser, shape
         return chooser.run("forward", shape, x, weight, bias)
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[override]
+    def backward(ctx, grad):
         if not ctx.needs_input_grad[0]:
             return None, None, None, None, None
         (weight,) = ctx.saved_tensors
@@ -132,16 +136,16 @@ def install(model: torch.nn.Module, mode: str) -> Chooser | None:
         return None
     chooser = Chooser(mode)
     for layer in layers:
-        layer.forward = types.MethodType(_forward, layer)  # type: ignore[method-assign]
-        layer._olivine_chooser = chooser
+        layer.forward = types.MethodType(_forward, layer)
+        setattr(layer, CHOOSER, chooser)  # a plain attribute: nn.Module keeps it in __dict__
     return chooser
 
 
 def uninstall(model: torch.nn.Module) -> None:
     for layer in model.modules():
-        if "_olivine_chooser" in layer.__dict__:
+        if CHOOSER in layer.__dict__:
             del layer.forward
-            del layer._olivine_chooser
+            delattr(layer, CHOOSER)
 
 
 def _qualifies(module: torch.nn.Module, mode: str) -> bool:
@@ -155,7 +159,7 @@ def _qualifies(module: torch.nn.Module, mode: str) -> bool:
 
 
 def _forward(self: torch.nn.Linear, x: torch.Tensor) -> torch.Tensor:
-    chooser: Chooser = self._olivine_chooser
+    chooser = cast(Chooser, self.__dict__[CHOOSER])
     shape = (self.out_features, self.in_features)
     if x.dtype != torch.float32 or torch.is_autocast_enabled("cpu") or chooser.settled_default(shape):
         return F.linear(x, self.weight, self.bias)

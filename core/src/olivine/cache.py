@@ -126,10 +126,10 @@ class Cache:
         except (OSError, ValueError, KeyError, TypeError):  # pydantic's ValidationError is a ValueError
             return None
 
-    def set_aside(self, path: Path, reason: str) -> Path | None:
-        """Move a damaged entry (or eval file) to ``corrupt/`` and say so, naming it."""
+    def set_aside(self, path: Path, reason: str, state: str = "corrupt") -> Path | None:
+        """Move a damaged (or, ``state``, otherwise unusable) entry or eval file to ``corrupt/`` and say so."""
         target = self.root / "corrupt" / f"{path.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        log.warning("cache entry %s: %s; corrupt, re-running (moved to %s)", path, reason, target)
+        log.warning("cache entry %s: %s; %s, re-running (moved to %s)", path, reason, state, target)
         try:
             os.replace(path, target)
         except FileNotFoundError:

@@ -82,7 +82,12 @@ def _unless_gone(hit, item: PlannedPass, key: str, cache: Cache):
     with cache.lock(key):
         again = cache.lookup(key)
         if again is not None and again[0].metadata.get("remote") and not item.host.remote_output_exists(again[0]):
-            cache.set_aside(cache.root / "models" / key, f"its output at {item.host.key} is gone")
+            left_at = again[0].metadata.get("remote_host")
+            if left_at and left_at != item.host.key:  # the cache key does not name the host
+                why, state = f"its output was left at system {left_at!r}, which this run does not use", "unreachable"
+            else:
+                why, state = f"its output at {item.host.key} is gone", "stale"
+            cache.set_aside(cache.root / "models" / key, why, state)
             return None
         return again
 
@@ -152,6 +157,8 @@ def _produce(item, model, key, cache, data_configs, workflow_dir, show_progress,
     seconds = time.perf_counter() - started
     release_memory()
     output = output.with_metadata(producer=item.type, pass_key=item.key)
+    if output.metadata.get("remote"):
+        output = output.with_metadata(remote_host=item.host.key)  # where a later run must look for it
     ctx.report["seconds"] = round(seconds, 3)
     try:
         stored = cache.commit(key, work, output, {"report": ctx.report, "pass": item.type, "seconds": seconds})

@@ -7,6 +7,7 @@ interpreter, its inputs mounted from Azurite); the fake MLClient stands in only 
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from olivine import content_key
@@ -30,7 +31,7 @@ def lora_merge(workflow, **engine):
 
 @pytest.mark.slow
 def test_lora_then_merge_on_azureml_downloads_only_the_merged_model(workflow, fake_workspace, azurite,
-                                                                    monkeypatch):
+                                                                    monkeypatch, caplog):
     pytest.importorskip("olivine_lora", reason="LoRA and MergeAdapterWeights come from olivine-lora")
     from olivine import run_workflow
     from olivine_azureml import blobs
@@ -61,3 +62,17 @@ def test_lora_then_merge_on_azureml_downloads_only_the_merged_model(workflow, fa
     local = run_workflow(lora_merge(workflow, host=None, cache_dir="local-cache"), show_progress=False,
                          output_dir=outcome.output_dir.parent / "local-out")
     assert content_key(outcome.model.path) == content_key(local.model.path), "the same merged model as locally"
+
+    # The same cache from a run on this machine: the adapter left in the datastore is not reachable from
+    # here (the cache key does not name the host), so LoRA runs again, and the log says why in those words.
+    olivine_log = logging.getLogger("olivine")  # olivine's records do not reach the root logger
+    olivine_log.addHandler(caplog.handler)
+    try:
+        again = run_workflow(lora_merge(workflow, host=None), show_progress=False,
+                             output_dir=outcome.output_dir.parent / "again-out")
+    finally:
+        olivine_log.removeHandler(caplog.handler)
+    assert again.run["stages"][0]["cache_hit"] is False
+    set_aside = [r.getMessage() for r in caplog.records if "re-running" in r.getMessage()]
+    assert set_aside and "left at system 'aml'" in set_aside[0] and "unreachable" in set_aside[0], set_aside
+    assert not any("; corrupt," in line for line in set_aside)  # (the folder it moves to is still corrupt/)

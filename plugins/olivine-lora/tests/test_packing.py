@@ -34,9 +34,24 @@ def test_long_samples_keep_their_own_rows_when_attention_would_cost_more_than_pa
     assert batch.input_ids.shape[0] == 4  # one 7898-token row: attention's square outweighs the padding saved
 
 
-def test_packing_off_pads_every_sample():
+def test_packing_off_pads_every_sample_on_the_right_without_a_mask():
     batch = collate([sample(n) for n in (10, 20)], 0, pack=False)
-    assert batch.input_ids.shape == (2, 20) and batch.attention_mask is not None
+    assert batch.input_ids.shape == (2, 20) and batch.attention_mask is None and batch.position_ids is None
+    assert batch.input_ids[0, 10:].tolist() == [0] * 10 and batch.targets[0, 10:].tolist() == [IGNORE] * 10
+
+
+def test_unmasked_right_padding_gives_the_loss_of_a_padding_mask(tiny_model):
+    from dataclasses import replace
+
+    from olivine_lora.loss import loss_sum
+
+    model = _loaded(tiny_model, {}).model.eval()
+    samples = [sample(n) for n in (9, 23, 14)]
+    batch = collate(samples, 0, pack=False)
+    mask = (torch.arange(23) < torch.tensor([[9], [23], [14]])).long()
+    with torch.no_grad():
+        torch.testing.assert_close(loss_sum(model, batch, None),
+                                   loss_sum(model, replace(batch, attention_mask=mask), None), rtol=1e-6, atol=1e-5)
 
 
 def test_attention_cost_follows_the_widths():

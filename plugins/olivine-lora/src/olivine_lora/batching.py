@@ -202,16 +202,17 @@ def _packed(rows: list[list[Sample]], width: int, pad_id: int, tokens: int, n_ta
 
 
 def _padded(samples: list[Sample], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:
-    ids = torch.full((len(samples), width), pad_id, dtype=torch.long)
-    targets = torch.full((len(samples), width), IGNORE, dtype=torch.long)
-    mask = torch.zeros((len(samples), width), dtype=torch.long)
-    for r, sample in enumerate(samples):
-        n = len(sample.ids)
-        ids[r, :n] = torch.tensor(sample.ids)
-        targets[r, :n] = torch.tensor(sample.targets)
-        mask[r, :n] = 1
-    full = bool(mask.all())
-    return Batch(ids, targets, None, None if full else mask, tokens, n_targets)
+    """One sample per row, padded on the right, with no attention mask: under causal attention no real
+    token sees the padding after it, so its outputs are those a padding mask would give, and the model
+    takes its plain causal path (no mask to build, the unmasked attention kernel). Padding positions
+    carry no target, so they add nothing to the loss or the gradient."""
+    ids: list[int] = []
+    targets: list[int] = []
+    for sample in samples:
+        ids += sample.ids + [pad_id] * (width - len(sample.ids))
+        targets += sample.targets + [IGNORE] * (width - len(sample.ids))
+    shape = (len(samples), width)
+    return Batch(torch.tensor(ids).view(shape), torch.tensor(targets).view(shape), None, None, tokens, n_targets)
 
 
 def micro_batches(samples: list[Sample], tokens_per_forward: int) -> int:

@@ -73,7 +73,6 @@ def train(stepper: Stepper, train: list[Sample], evaluation: list[Sample], setti
         for step in range(start, settings.total_steps):
             began = time.perf_counter()
             samples = [train[i] for i in plan.indices(step)]
-            stepper.begin(step)
             window += stepper.step(samples)
             window_steps += 1
             tokens += sum(len(s.ids) for s in samples)

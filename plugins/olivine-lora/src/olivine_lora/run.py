@@ -13,7 +13,6 @@ import torch
 from olivine import ModelRef, PassContext
 
 from olivine_lora import (
-    cpu_dropout,
     cpu_matmul,
     distributed,
     flops,
@@ -81,8 +80,6 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     stepper = Stepper(loaded.model, opt, sched, prec, device, pad_id, args,
                       token_budget(loaded.model, device, checkpointing), notes, world)
     stepper.pack = pack
-    if device == "cpu" and world is None and not checkpointing:  # see cpu_dropout for why not otherwise
-        stepper.masks = cpu_dropout.install(loaded.model, args.seed)
     board = _tensorboard_dir(ctx) if args.wants_tensorboard() and main else None
     where = f"{pass_path(ctx)}.training_args"
     io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2, ctx.note,
@@ -101,7 +98,6 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
                              f"{'QLoRA' if quantized else 'LoRA'} training")
     finally:
         cpu_matmul.uninstall(loaded.model)
-        cpu_dropout.uninstall(loaded.model)
     _tell(ctx, notes, told)  # what happened during training (smaller forwards after running out of memory)
     # FSDP2 holds shards: every rank takes part in gathering the trainable weights rank 0 saves.
     state = parallel.full_trainable_state(loaded.model) if world is not None and world.kind == "fsdp" else None

@@ -9,7 +9,6 @@ matmuls), or as several when they do not: the gradient is the same sum either wa
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import torch
 
@@ -62,11 +61,6 @@ class Stepper:
         self.forwards = 0
         self.attention = batching.attention_cost(model.get_base_model().config)
         self.pack = True  # False when the model cannot keep packed samples apart (packing_check)
-        self.masks: Any = None  # cpu_dropout.MaskSource when LoRA dropout draws its masks by step
-
-    def begin(self, step: int) -> None:
-        if self.masks is not None:
-            self.masks.begin_step(step)
 
     def collate(self, samples: list[batching.Sample]) -> batching.Batch:
         return batching.collate(samples, self.pad_id, self.attention, self.pack).to(self.device)

@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -551,6 +552,19 @@ def _rescore(folder: Path, env: dict, timeout: float) -> float | None:
     return _printed_accuracy(log)
 
 
+def run_contenders(contenders: list[tuple[str, Callable[[], Row]]]) -> list[Row]:
+    """Each contender in turn, saying so; one that raises is a row with its error, and the rest still run."""
+    rows = []
+    for name, contender in contenders:
+        print(f"{name}: running", flush=True)
+        try:
+            rows.append(contender())
+        except Exception as exc:  # a broken contender is a row, not the end of the benchmark
+            rows.append(Row(name, error=f"{type(exc).__name__}: {exc}"))
+        print(f"{name}: {rows[-1].error or 'done'}", flush=True)
+    return rows
+
+
 def contender_env(threads: int) -> dict[str, str]:
     """Every contender's environment: offline, the same thread count, unbuffered output."""
     return {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
@@ -595,14 +609,7 @@ def main() -> None:
         if args.olive_telemetry in ("both", "on"):
             contenders.append((OLIVE_TELEMETRY_ON,
                                lambda: olive(work, model, data, training, env, args.timeout, telemetry=True)))
-    rows = []
-    for name, contender in contenders:
-        print(f"{name}: running", flush=True)
-        try:
-            rows.append(contender())
-        except Exception as exc:  # a broken contender is a row, not the end of the benchmark
-            rows.append(Row(name, error=f"{type(exc).__name__}: {exc}"))
-        print(f"{name}: {rows[-1].error or 'done'}", flush=True)
+    rows = run_contenders(contenders)
     lines = report(rows, args.steps, args.threads, "off" if args.skip_olive else args.olive_telemetry)
     if len(seeds) > 1:
         lines += seed_report(over_seeds(work, model, data, training, seeds, rows, example, args.threads, env,

@@ -183,14 +183,7 @@ def main() -> None:
     else:
         contenders.append((h2h.OLIVE, lambda: h2h.olive(work, model, data, training, env, args.timeout,
                                                         log_level=0)))
-    rows = []
-    for name, contender in contenders:
-        print(f"{name}: running", flush=True)
-        try:
-            rows.append(contender())
-        except Exception as exc:  # a broken contender is a row, not the end of the benchmark
-            rows.append(h2h.Row(name, error=f"{type(exc).__name__}: {exc}"))
-        print(f"{name}: {rows[-1].error or 'done'}", flush=True)
+    rows = h2h.run_contenders(contenders)
     speed = {"olivine": olivine_tokens_per_second(work), "hand-written": handwritten_tokens_per_second(work),
              h2h.OLIVE: olive_tokens_per_second(work, args.steps,
                                                 mean_sample_tokens(model, data, training.max_seq_len))}

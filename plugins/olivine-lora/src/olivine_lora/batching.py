@@ -144,20 +144,19 @@ def collate(samples: list[Sample], pad_id: int, attention: float = 0.0, pack: bo
     longest = max(len(s.ids) for s in samples)
     tokens = sum(len(s.ids) for s in samples)
     n_targets = sum(s.n_targets for s in samples)
-    best, best_rows = len(samples) * _row_cost(longest, attention), None
+    best, best_rows, best_width = len(samples) * _row_cost(longest, attention), None, longest
     capacity = longest
     while pack and len(samples) > 1:
         rows = _first_fit(samples, capacity)
         width = max(sum(len(s.ids) for s in row) for row in rows)
         cost = len(rows) * _row_cost(width, attention)
         if cost < best:
-            best, best_rows = cost, rows
+            best, best_rows, best_width = cost, rows, width
         if len(rows) == 1:
             break
         capacity = min(2 * capacity, tokens)
     if best_rows is not None:
-        width = max(sum(len(s.ids) for s in row) for row in best_rows)
-        return _packed(best_rows, width, pad_id, tokens, n_targets)
+        return _packed(best_rows, best_width, pad_id, tokens, n_targets)
     return _padded(samples, longest, pad_id, tokens, n_targets)
 
 

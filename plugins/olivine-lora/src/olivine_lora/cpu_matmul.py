@@ -98,7 +98,7 @@ class Chooser:
         return out
 
     def summary(self) -> dict[str, str]:
-        """``{"9216x3072 forward": "onednn, 1.52x the default", ...}`` for the pass report."""
+        """``{"9216x3072 forward": "onednn, oneDNN 1.52x the default", ...}`` for the pass report."""
         out = {f"{rows}x{cols} {direction.replace('_', ' ')}": f"{self.mode} ({ENV})"
                for direction, rows, cols in sorted(self.used)}
         for (direction, rows, cols), trial in sorted(self.trials.items()):

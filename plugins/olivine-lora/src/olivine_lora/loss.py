@@ -28,9 +28,8 @@ def loss_sum(model, batch: Batch, autocast: torch.dtype | None, label_smoothing:
     """Sum of token losses in ``batch`` (divide by the step's target count for the Trainer's mean)."""
     base = model.get_base_model()
     select = batch.targets != IGNORE
-    kwargs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
-              "position_ids": batch.position_ids, "use_cache": False}
-    with _autocast(batch.input_ids.device.type, autocast):
+    kwargs = model_inputs(batch)
+    with autocast_for(batch, autocast):
         if selective_head(base):
             hidden = base.model(**kwargs).last_hidden_state
             logits = base.lm_head(hidden[select])
@@ -39,7 +38,14 @@ def loss_sum(model, batch: Batch, autocast: torch.dtype | None, label_smoothing:
     return F.cross_entropy(logits.float(), batch.targets[select], reduction="sum", label_smoothing=label_smoothing)
 
 
-def _autocast(device_type: str, dtype: torch.dtype | None):
+def model_inputs(batch: Batch) -> dict:
+    """The forward's keyword arguments for ``batch`` (packed rows: restarting position ids, no mask)."""
+    return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
+            "position_ids": batch.position_ids, "use_cache": False}
+
+
+def autocast_for(batch: Batch, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on the batch's device; nothing when None."""
     if dtype is None:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device_type, dtype=dtype)
+    return torch.autocast(device_type=batch.input_ids.device.type, dtype=dtype)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from olivine_lora.batching import IGNORE, Sample, _packed, _padded
-from olivine_lora.loss import _autocast
+from olivine_lora.loss import autocast_for, model_inputs
 
 PROBE_TOKENS = 12  # per sample: long enough for attention across samples to move the loss
 # Per-token log-probabilities: a packed and a padded float32 forward differ by rounding only (~1e-6);
@@ -60,9 +60,7 @@ def keeps_samples_apart(model, samples: list[Sample], pad_id: int, device: str, 
 
 def _token_log_probs(model, batch, autocast) -> torch.Tensor:
     """The log-probability of each position's next token, as the loss sees it: (rows, width)."""
-    kwargs = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
-              "position_ids": batch.position_ids, "use_cache": False}
-    with _autocast(batch.input_ids.device.type, autocast):
-        logits = model(**kwargs).logits.float()
+    with autocast_for(batch, autocast):
+        logits = model(**model_inputs(batch)).logits.float()
     chosen = batch.targets.clamp(min=0).unsqueeze(-1)
     return logits.log_softmax(-1).gather(-1, chosen).squeeze(-1)

@@ -72,14 +72,13 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     if not pack:
         notes.append(f"{type(loaded.model.get_base_model()).__name__} lets packed samples attend to each other: "
                      "training on padded rows (slower)")
-    matmul = _fast_cpu_matmul(loaded.model, device, prec, quantized, reshard if world is not None else None)
+    matmul = fast_cpu_matmul(loaded.model, device, prec, quantized, reshard if world is not None else None)
     if world is not None:  # before the optimizer: FSDP2 replaces the parameters by sharded ones
         parallel.wrap(world, loaded.model, args, reshard, prec.autocast)
     opt = optim.optimizer(loaded.model, args, device, notes)
     sched = optim.scheduler(opt, args, plan.warmup_steps, plan.total_steps, notes)
     stepper = Stepper(loaded.model, opt, sched, prec, device, pad_id, args,
-                      token_budget(loaded.model, device, checkpointing), notes, world)
-    stepper.pack = pack
+                      token_budget(loaded.model, device, checkpointing), notes, world, pack=pack)
     board = _tensorboard_dir(ctx) if args.wants_tensorboard() and main else None
     where = f"{pass_path(ctx)}.training_args"
     io = loop.LoopIO(ctx.progress, ctx.checkpoint_dir, board, args.save_total_limit or 2, ctx.note,
@@ -105,8 +104,9 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
         return None, loaded.model
     adapter = _save(loaded, ctx.output_dir / "adapter", state)
     _report(ctx, cfg, loaded, plan, outcome, prec, device, board)
-    if matmul is not None and matmul.summary():
-        ctx.report["cpu_matmul"] = matmul.summary()
+    chosen = matmul.summary() if matmul is not None else {}
+    if chosen:
+        ctx.report["cpu_matmul"] = chosen
     size = world.size if world is not None else 1
     if world is not None:
         ctx.report.update({"world_size": world.size, "parallelism": world.kind,
@@ -125,8 +125,8 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     return ref, loaded.model
 
 
-def _fast_cpu_matmul(model, device: str, prec: precision.Precision, quantized: bool,
-                     reshard) -> cpu_matmul.Chooser | None:
+def fast_cpu_matmul(model, device: str, prec: precision.Precision, quantized: bool,
+                    reshard=None) -> cpu_matmul.Chooser | None:
     """oneDNN for the frozen float32 layers where it is faster (cpu_matmul); not under autocast or FSDP2's shards."""
     mode = cpu_matmul.mode_from_env()
     plain = device == "cpu" and not quantized and prec.autocast is None and prec.weights == torch.float32

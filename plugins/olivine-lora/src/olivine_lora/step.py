@@ -44,7 +44,7 @@ class Stepper:
     """Forward, backward and update for one effective batch; shrinks its forwards after a CUDA OOM."""
 
     def __init__(self, model, optimizer, scheduler, precision, device: str, pad_id: int, args, budget: int,
-                 notes: list[str], world=None):
+                 notes: list[str], world=None, pack: bool = True):
         self.model = model
         self.world = world  # parallel.World when several processes train together, else None
         self.optimizer = optimizer
@@ -60,7 +60,7 @@ class Stepper:
         self.per_step_scheduler = not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
         self.forwards = 0
         self.attention = batching.attention_cost(model.get_base_model().config)
-        self.pack = True  # False when the model cannot keep packed samples apart (packing_check)
+        self.pack = pack  # False when the model cannot keep packed samples apart (packing_check)
 
     def collate(self, samples: list[batching.Sample]) -> batching.Batch:
         return batching.collate(samples, self.pad_id, self.attention, self.pack).to(self.device)

@@ -23,8 +23,17 @@ DOCS = sorted([*ROOT.glob("docs/**/*.md"), *ROOT.glob("plugins/*/README.md"), *R
                ROOT / "README.md"])
 # Microsoft's published Olive recipes (Olive's current schema), as the Olive compatibility tests keep them.
 OLIVE_RECIPES = sorted(p for p in ROOT.glob("tests/olive_configs/*.json") if p.name != "sources.json")
+# What running an example writes beside it (the folders .gitignore ignores): caches, outputs, the tiny model.
+EXAMPLE_OUTPUTS = {"out", "cache", "models"}
+
+
+def _written_by_a_run(path: Path) -> bool:
+    parts = path.relative_to(ROOT / "examples").parts[1:-1]
+    return any(part in EXAMPLE_OUTPUTS or part.startswith("out-") for part in parts)
+
+
 EXAMPLES = sorted(p for p in [*ROOT.glob("examples/**/*.json"), *ROOT.glob("examples/**/*.y*ml")]
-                  if "plugin-template" not in p.parts)
+                  if "plugin-template" not in p.parts and not _written_by_a_run(p))
 
 
 @pytest.fixture(scope="module")

@@ -108,3 +108,42 @@ def test_a_leaky_model_trains_on_padded_rows_with_a_note(tiny_model, leaky_regis
     ref, _ = train_adapter(config, model, ctx, quantized=False)
     assert (ref.path / "adapter_model.safetensors").is_file()
     assert any("attend to each other" in line and "padded rows" in line for line in notes), notes
+
+
+def test_sdpa_models_get_the_mask_transformers_would_build_and_the_same_loss(tiny_model):
+    from dataclasses import replace
+
+    from olivine_lora.batching import block_mask_width
+    from olivine_lora.loss import loss_sum
+    from transformers.masking_utils import create_causal_mask
+
+    model = _loaded(tiny_model, {}).model.eval()
+    config = model.get_base_model().config
+    width = block_mask_width(config)
+    assert width > 0  # the tiny Phi-3 loads with SDPA attention
+    batch = collate([sample(n) for n in (30, 41, 25, 36)], 0, block_mask=width)
+    assert batch.input_ids.shape == (1, 132) and batch.attention_mask is not None
+    embeds = torch.zeros(1, 132, config.hidden_size)
+    built = create_causal_mask(config, embeds, None, None, position_ids=batch.position_ids)  # no cache
+    assert torch.equal(batch.attention_mask, built)
+    with torch.no_grad():
+        unmasked = loss_sum(model, replace(batch, attention_mask=None), None)  # transformers builds the mask
+        torch.testing.assert_close(loss_sum(model, batch, None), unmasked)
+
+
+def test_the_mask_is_built_only_where_transformers_would_build_the_same():
+    from types import SimpleNamespace
+
+    from olivine_lora.batching import block_mask_width
+
+    def config(**fields):
+        return SimpleNamespace(**{"_attn_implementation": "sdpa", **fields})
+
+    assert block_mask_width(config()) > 1 << 20
+    assert block_mask_width(config(_attn_implementation="eager")) == 0  # eager adds a float mask
+    assert block_mask_width(config(sliding_window=64)) == 64
+    assert block_mask_width(config(layer_types=["full_attention", "sliding_attention"])) > 0
+    assert block_mask_width(config(layer_types=["full_attention", "linear_attention"])) == 0
+    assert block_mask_width(config(attention_chunk_size=8192)) == 0
+    batch = collate([sample(n) for n in (30, 41)], 0, block_mask=64)
+    assert batch.input_ids.shape == (1, 71) and batch.attention_mask is None  # wider than the window

@@ -135,11 +135,13 @@ def attention_cost(config) -> float:
     return 2.0 / (4 * hidden + 3 * inter)
 
 
-def collate(samples: list[Sample], pad_id: int, attention: float = 0.0, pack: bool = True) -> Batch:
+def collate(samples: list[Sample], pad_id: int, attention: float = 0.0, pack: bool = True,
+            block_mask: int = 0) -> Batch:
     """The cheapest layout of ``samples``: padded rows, or packed rows as wide as the longest sample or wider.
 
     ``attention`` is :func:`attention_cost` (0: attention is free, so everything shares one row);
-    ``pack`` False pads every sample to the longest (a model that cannot keep packed samples apart).
+    ``pack`` False pads every sample to the longest (a model that cannot keep packed samples apart);
+    ``block_mask``: packed rows up to this width carry their block-diagonal causal mask (see :func:`_packed`).
     """
     longest = max(len(s.ids) for s in samples)
     tokens = sum(len(s.ids) for s in samples)
@@ -156,7 +158,7 @@ def collate(samples: list[Sample], pad_id: int, attention: float = 0.0, pack: bo
             break
         capacity = min(2 * capacity, tokens)
     if best_rows is not None:
-        return _packed(best_rows, best_width, pad_id, tokens, n_targets)
+        return _packed(best_rows, best_width, pad_id, tokens, n_targets, block_mask)
     return _padded(samples, longest, pad_id, tokens, n_targets)
 
 
@@ -180,24 +182,56 @@ def _first_fit(samples: list[Sample], capacity: int) -> list[list[Sample]]:
     return rows
 
 
-def _packed(rows: list[list[Sample]], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:
+def _packed(rows: list[list[Sample]], width: int, pad_id: int, tokens: int, n_targets: int,
+            block_mask: int = 0) -> Batch:
+    """Samples side by side in rows, position ids restarting at each.
+
+    With no attention mask, transformers finds the samples' boundaries from the restarting position ids
+    and builds the block-diagonal causal mask itself, every forward; when ``width <= block_mask`` (a
+    model that takes a boolean 4D mask as it is, :func:`block_mask_width`), the mask is built here, once.
+    """
     ids: list[int] = []
     targets: list[int] = []
     positions: list[int] = []
+    segments: list[int] = []
     for row in rows:
         used = sum(len(sample.ids) for sample in row)
-        for sample in row:
+        for number, sample in enumerate(row):
             ids += sample.ids
             targets += sample.targets
             positions += range(len(sample.ids))
+            segments += [number] * len(sample.ids)
         # trailing padding forms its own segment, so no real token attends to it
         ids += [pad_id] * (width - used)
         targets += [IGNORE] * (width - used)
         positions += range(width - used)
+        segments += [len(row)] * (width - used)
     shape = (len(rows), width)
-    # attention_mask None + restarting position_ids: transformers builds a block-diagonal causal mask
+    mask = _block_causal(torch.tensor(segments).view(shape)) if 0 < width <= block_mask else None
     return Batch(torch.tensor(ids).view(shape), torch.tensor(targets).view(shape), torch.tensor(positions).view(shape),
-                 None, tokens, n_targets)
+                 mask, tokens, n_targets)
+
+
+def _block_causal(segments: torch.Tensor) -> torch.Tensor:
+    """(rows, 1, width, width) booleans: position i attends to j when both are in one segment and j <= i."""
+    width = segments.shape[1]
+    same = segments.unsqueeze(2) == segments.unsqueeze(1)
+    return (same & torch.ones(width, width, dtype=torch.bool).tril_()).unsqueeze(1)
+
+
+def block_mask_width(config) -> int:
+    """The widest packed row whose mask may be built by :func:`_packed` for a model with ``config``; 0: none.
+
+    SDPA attention takes a boolean 4D mask as it is, and it equals what transformers would build from the
+    position ids when every layer is plain or sliding-window causal attention and the row fits the window.
+    Other attention implementations read masks differently (eager adds a float mask) and are left alone.
+    """
+    if getattr(config, "_attn_implementation", None) != "sdpa" or getattr(config, "attention_chunk_size", None):
+        return 0
+    if any(kind not in ("full_attention", "sliding_attention") for kind in getattr(config, "layer_types", None) or ()):
+        return 0
+    window = getattr(config, "sliding_window", None)
+    return window if isinstance(window, int) and window > 0 else 1 << 30
 
 
 def _padded(samples: list[Sample], width: int, pad_id: int, tokens: int, n_targets: int) -> Batch:

@@ -1,7 +1,8 @@
 """Whether a model keeps packed samples apart, checked once on the model itself before training.
 
 Packing several samples into one row relies on the model turning restarting ``position_ids`` (and no
-attention mask) into a block-diagonal causal mask, as transformers' own mask builders do. A model
+attention mask) into a block-diagonal causal mask, as transformers' own mask builders do, or on it
+reading the block-diagonal mask built for SDPA models (``batching.block_mask_width``) as it is. A model
 with its own attention code (remote code, older architectures) may let one sample attend to another
 or count positions across the row, and a convolution over the sequence (LFM2's short convolutions)
 reads the previous sample's last tokens: then packed and padded batches give different per-token
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from olivine_lora.batching import IGNORE, Sample, _packed, _padded
+from olivine_lora.batching import IGNORE, Sample, _packed, _padded, block_mask_width
 from olivine_lora.loss import autocast_for, model_inputs
 
 PROBE_TOKENS = 12  # per sample: long enough for attention across samples to move the loss
@@ -45,10 +46,13 @@ def keeps_samples_apart(model, samples: list[Sample], pad_id: int, device: str, 
     width = sum(len(s.ids) for s in probes)
     tokens, targets = width, sum(s.n_targets for s in probes)
     longest = max(len(s.ids) for s in probes)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    block_mask = block_mask_width(base.config)  # the packed rows as training will build them
     was_training = model.training
     model.eval()
     try:
-        packed = _token_log_probs(model, _packed([probes], width, pad_id, tokens, targets).to(device), autocast)
+        packed = _token_log_probs(model, _packed([probes], width, pad_id, tokens, targets, block_mask).to(device),
+                                  autocast)
         padded = _token_log_probs(model, _padded(probes, longest, pad_id, tokens, targets).to(device), autocast)
     finally:
         model.train(was_training)

@@ -13,9 +13,11 @@ import torch
 from olivine import ModelRef, PassContext
 
 from olivine_lora import (
+    cpu_dropout,
     cpu_matmul,
     distributed,
     flops,
+    lean_lora,
     loading,
     loop,
     optim,
@@ -73,6 +75,7 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
         notes.append(f"{type(loaded.model.get_base_model()).__name__} lets packed samples attend to each other: "
                      "training on padded rows (slower)")
     matmul = fast_cpu_matmul(loaded.model, device, prec, quantized, reshard if world is not None else None)
+    lean = fast_cpu_lora(loaded.model, device, reshard if world is not None else None)
     if world is not None:  # before the optimizer: FSDP2 replaces the parameters by sharded ones
         parallel.wrap(world, loaded.model, args, reshard, prec.autocast)
     opt = optim.optimizer(loaded.model, args, device, notes)
@@ -97,6 +100,7 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
                              f"{'QLoRA' if quantized else 'LoRA'} training")
     finally:
         cpu_matmul.uninstall(loaded.model)
+        undo_fast_cpu_lora(loaded.model)
     _tell(ctx, notes, told)  # what happened during training (smaller forwards after running out of memory)
     # FSDP2 holds shards: every rank takes part in gathering the trainable weights rank 0 saves.
     state = parallel.full_trainable_state(loaded.model) if world is not None and world.kind == "fsdp" else None
@@ -107,6 +111,8 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     chosen = matmul.summary() if matmul is not None else {}
     if chosen:
         ctx.report["cpu_matmul"] = chosen
+    if lean:
+        ctx.report["cpu_lora"] = lean
     size = world.size if world is not None else 1
     if world is not None:
         ctx.report.update({"world_size": world.size, "parallelism": world.kind,
@@ -133,6 +139,22 @@ def fast_cpu_matmul(model, device: str, prec: precision.Precision, quantized: bo
     if not plain or reshard is not None:
         return None
     return cpu_matmul.install(model, mode)
+
+
+def fast_cpu_lora(model, device: str, reshard=None) -> dict[str, int]:
+    """On CPU, unsharded: LoRA dropout masks from 16-bit slices of torch's draws (cpu_dropout) and plain
+    LoRA layers' lean forward (lean_lora). Returns the layers changed, for the report."""
+    if device != "cpu" or reshard is not None:
+        return {}
+    changed = {"lean_forward_layers": lean_lora.install(model)}
+    if cpu_dropout.mode_from_env() == "fast":
+        changed["sliced_dropout_layers"] = cpu_dropout.install(model)
+    return {key: count for key, count in changed.items() if count}
+
+
+def undo_fast_cpu_lora(model) -> None:
+    lean_lora.uninstall(model)
+    cpu_dropout.uninstall(model)
 
 
 def _tell(ctx: PassContext, notes: list[str], start: int) -> int:

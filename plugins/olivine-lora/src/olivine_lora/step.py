@@ -59,11 +59,13 @@ class Stepper:
         self.scaler = torch.amp.GradScaler("cuda") if precision.grad_scaling else None
         self.per_step_scheduler = not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
         self.forwards = 0
-        self.attention = batching.attention_cost(model.get_base_model().config)
+        config = model.get_base_model().config
+        self.attention = batching.attention_cost(config)
         self.pack = pack  # False when the model cannot keep packed samples apart (packing_check)
+        self.block_mask = batching.block_mask_width(config)
 
     def collate(self, samples: list[batching.Sample]) -> batching.Batch:
-        return batching.collate(samples, self.pad_id, self.attention, self.pack).to(self.device)
+        return batching.collate(samples, self.pad_id, self.attention, self.pack, self.block_mask).to(self.device)
 
     def step(self, samples: list[batching.Sample]) -> torch.Tensor:
         """Train on ``samples``; returns the step's mean target-token loss (a 0-d tensor, not synced)."""

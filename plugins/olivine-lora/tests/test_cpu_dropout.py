@@ -106,3 +106,32 @@ def test_a_lora_run_reports_sliced_dropout_and_torch_mode_turns_it_off(tiny_mode
     assert fast["cpu_lora"]["sliced_dropout_layers"] > 0
     assert "sliced_dropout_layers" not in plain.get("cpu_lora", {})
     assert all(0 < entry["loss"] < 20 for entry in fast["loss"] + plain["loss"])
+
+
+def test_activation_checkpointing_recomputes_the_same_masks(tiny_model):
+    """Checkpointing replays the forward in the backward with the RNG state of the first pass, so the
+    recomputed masks are the forward's and the gradients equal those of a run without checkpointing."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model),
+                           LoraConfig(r=4, lora_dropout=0.2, target_modules=["qkv_proj", "o_proj", "down_proj"]))
+    for name, param in model.named_parameters():
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.1)
+    assert cpu_dropout.install(model) > 0
+    model.train()
+    ids = torch.tensor([[1, 5, 9, 13, 17, 21, 25, 29]])
+
+    def grads() -> list[torch.Tensor]:
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(3)
+        model(input_ids=ids).logits.square().mean().backward()
+        return [p.grad.clone() for p in model.parameters() if p.requires_grad]
+
+    plain = grads()
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.enable_input_require_grads()
+    for a, b in zip(grads(), plain, strict=True):
+        torch.testing.assert_close(a, b)

@@ -135,3 +135,13 @@ def test_activation_checkpointing_recomputes_the_same_masks(tiny_model):
     model.enable_input_require_grads()
     for a, b in zip(grads(), plain, strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_olivine_run_with_a_bad_setting_exits_2_naming_the_variable(tiny_model, kit, tmp_path, monkeypatch):
+    monkeypatch.setenv(cpu_dropout.ENV, "fastest")
+    workflow = kit.write_workflow(tmp_path, {"lora": {"type": "LoRA", "train_data_config": "tone_train", "r": 4,
+                                                      "training_args": {"max_steps": 1}}}, tiny_model)
+    result = kit.cli("run", "--config", str(workflow), "--no-progress")
+    assert result.returncode == 2, result.stderr
+    assert cpu_dropout.ENV in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "model").exists()

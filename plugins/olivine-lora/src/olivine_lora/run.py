@@ -56,6 +56,9 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     if reshard is not None and world is None:
         notes.append("training_args.fsdp: one process trains unsharded (set distributed.nproc_per_node to shard)")
     main = world is None or world.main
+    # a bad OLIVINE_CPU_MATMUL or OLIVINE_CPU_DROPOUT fails before the model loads
+    cpu_matmul.mode_from_env()
+    cpu_dropout.mode_from_env()
     device = loading.pick_device(args.use_cpu)
     prec = precision.resolve(cfg.torch_dtype, device, args.bf16, args.fp16, notes)
     if device == "cuda":

@@ -1,12 +1,13 @@
 """LoRA dropout on CPU from 16-bit slices of torch's generator: the distribution nn.Dropout has, masks
-that follow torch.manual_seed and a restored RNG state, swapped in for a run and put back after it."""
+that follow torch.manual_seed and a restored RNG state, swapped in for a run and put back after it; a bad
+OLIVINE_CPU_DROPOUT or OLIVINE_CPU_MATMUL is a one-line error naming the variable."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from olivine import ConfigError
-from olivine_lora import cpu_dropout
+from olivine_lora import cpu_dropout, cpu_matmul
 
 
 def sliced(p: float) -> cpu_dropout.SlicedDropout:
@@ -88,11 +89,12 @@ def test_install_swaps_lora_dropouts_and_uninstall_puts_the_same_modules_back(ti
     assert all(after[name] is before[name] and not after[name].training for name in before)
 
 
-def test_a_bad_setting_names_the_variable(monkeypatch):
-    monkeypatch.setenv(cpu_dropout.ENV, "fastest")
+@pytest.mark.parametrize("setting", [cpu_dropout, cpu_matmul], ids=lambda module: module.ENV)
+def test_a_bad_setting_names_the_variable(monkeypatch, setting):
+    monkeypatch.setenv(setting.ENV, "fastest")
     with pytest.raises(ConfigError) as caught:
-        cpu_dropout.mode_from_env()
-    assert cpu_dropout.ENV in str(caught.value) and "fastest" in str(caught.value)
+        setting.mode_from_env()
+    assert setting.ENV in str(caught.value) and "fastest" in str(caught.value)
 
 
 def test_a_lora_run_reports_sliced_dropout_and_torch_mode_turns_it_off(tiny_model, kit, tmp_path, monkeypatch):

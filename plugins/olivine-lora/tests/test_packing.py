@@ -147,3 +147,28 @@ def test_the_mask_is_built_only_where_transformers_would_build_the_same():
     assert block_mask_width(config(attention_chunk_size=8192)) == 0
     batch = collate([sample(n) for n in (30, 41)], 0, block_mask=64)
     assert batch.input_ids.shape == (1, 71) and batch.attention_mask is None  # wider than the window
+
+
+def _granite_hybrid(layer_types: list[str]):
+    from transformers import GraniteMoeHybridConfig, GraniteMoeHybridForCausalLM
+
+    config = GraniteMoeHybridConfig(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+        vocab_size=1024, layer_types=layer_types, num_local_experts=0, shared_intermediate_size=128,
+        mamba_n_heads=8, mamba_d_head=16, mamba_expand=2, mamba_n_groups=1, mamba_d_state=16,
+        attn_implementation="sdpa")
+    torch.manual_seed(0)
+    return GraniteMoeHybridForCausalLM(config).eval()
+
+
+def test_the_built_mask_lets_an_all_attention_granite_hybrid_pack_and_mamba_layers_still_pad(monkeypatch):
+    """Granite-MoE-Hybrid's model code builds its causal mask without the position ids, so with no mask
+    packed samples see each other; the mask built with the batch keeps them apart. Mamba layers carry
+    state across the row whatever the mask, so no mask is built for them and the probe says pad."""
+    samples = [sample(20), sample(15)]
+    attention_only = _granite_hybrid(["attention", "attention"])
+    assert packing_check.keeps_samples_apart(attention_only, samples, 0, "cpu", None, torch.float32, False)
+    with_mamba = _granite_hybrid(["mamba", "attention"])
+    assert not packing_check.keeps_samples_apart(with_mamba, samples, 0, "cpu", None, torch.float32, False)
+    monkeypatch.setattr(packing_check, "block_mask_width", lambda config: 0)  # transformers builds the mask
+    assert not packing_check.keeps_samples_apart(attention_only, samples, 0, "cpu", None, torch.float32, False)

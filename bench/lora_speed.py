@@ -79,9 +79,9 @@ def reset_lora(model) -> None:
 
 def olivine_tokens_per_second(model, examples, steps: int, device: str, pad_id: int) -> float:
     from olivine.progress import Progress
-    from olivine_lora import cpu_matmul, loop, optim, precision, settings
+    from olivine_lora import loop, optim, precision, settings
     from olivine_lora.batching import to_samples
-    from olivine_lora.run import fast_cpu_lora, fast_cpu_matmul, undo_fast_cpu_lora
+    from olivine_lora.run import fast_cpu_lora, fast_cpu_matmul, undo_fast_cpu
     from olivine_lora.step import Stepper, token_budget
     from olivine_lora.training_args import TrainingArgs
 
@@ -100,8 +100,7 @@ def olivine_tokens_per_second(model, examples, steps: int, device: str, pad_id: 
     try:
         outcome = loop.train(stepper, samples, [], plan, args, io, "bench")
     finally:
-        cpu_matmul.uninstall(model)
-        undo_fast_cpu_lora(model)
+        undo_fast_cpu(model)
     return outcome.tokens / outcome.seconds
 
 

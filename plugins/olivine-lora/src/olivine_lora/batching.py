@@ -193,28 +193,30 @@ def _packed(rows: list[list[Sample]], width: int, pad_id: int, tokens: int, n_ta
     ids: list[int] = []
     targets: list[int] = []
     positions: list[int] = []
-    segments: list[int] = []
     for row in rows:
         used = sum(len(sample.ids) for sample in row)
-        for number, sample in enumerate(row):
+        for sample in row:
             ids += sample.ids
             targets += sample.targets
             positions += range(len(sample.ids))
-            segments += [number] * len(sample.ids)
         # trailing padding forms its own segment, so no real token attends to it
         ids += [pad_id] * (width - used)
         targets += [IGNORE] * (width - used)
         positions += range(width - used)
-        segments += [len(row)] * (width - used)
     shape = (len(rows), width)
-    mask = _block_causal(torch.tensor(segments).view(shape)) if 0 < width <= block_mask else None
-    return Batch(torch.tensor(ids).view(shape), torch.tensor(targets).view(shape), torch.tensor(positions).view(shape),
-                 mask, tokens, n_targets)
+    position_ids = torch.tensor(positions).view(shape)
+    mask = _block_causal(position_ids) if 0 < width <= block_mask else None
+    return Batch(torch.tensor(ids).view(shape), torch.tensor(targets).view(shape), position_ids, mask, tokens,
+                 n_targets)
 
 
-def _block_causal(segments: torch.Tensor) -> torch.Tensor:
-    """(rows, 1, width, width) booleans: position i attends to j when both are in one segment and j <= i."""
-    width = segments.shape[1]
+def _block_causal(position_ids: torch.Tensor) -> torch.Tensor:
+    """(rows, 1, width, width) booleans: position i attends to j when both are in one segment and j <= i.
+
+    A segment (a sample, or the trailing padding) starts wherever the position ids restart at 0.
+    """
+    width = position_ids.shape[1]
+    segments = (position_ids == 0).cumsum(-1)
     same = segments.unsqueeze(2) == segments.unsqueeze(1)
     return (same & torch.ones(width, width, dtype=torch.bool).tril_()).unsqueeze(1)
 

@@ -39,7 +39,8 @@ def loss_sum(model, batch: Batch, autocast: torch.dtype | None, label_smoothing:
 
 
 def model_inputs(batch: Batch) -> dict:
-    """The forward's keyword arguments for ``batch`` (packed rows: restarting position ids, no mask)."""
+    """The forward's keyword arguments for ``batch`` (packed rows: restarting position ids, and their
+    block-diagonal mask where batching built it)."""
     return {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
             "position_ids": batch.position_ids, "use_cache": False}
 

@@ -77,8 +77,9 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
     if not pack:
         notes.append(f"{type(loaded.model.get_base_model()).__name__} lets packed samples attend to each other: "
                      "training on padded rows (slower)")
-    matmul = fast_cpu_matmul(loaded.model, device, prec, quantized, reshard if world is not None else None)
-    lean = fast_cpu_lora(loaded.model, device, reshard if world is not None else None)
+    sharded = reshard if world is not None else None  # FSDP2 will shard the layers
+    matmul = fast_cpu_matmul(loaded.model, device, prec, quantized, sharded)
+    lean = fast_cpu_lora(loaded.model, device, sharded)
     if world is not None:  # before the optimizer: FSDP2 replaces the parameters by sharded ones
         parallel.wrap(world, loaded.model, args, reshard, prec.autocast)
     opt = optim.optimizer(loaded.model, args, device, notes)
@@ -102,8 +103,7 @@ def train_adapter(cfg, model: ModelRef, ctx: PassContext, quantized: bool, world
         outcome = loop.train(stepper, train, evaluation, plan, args, io,
                              f"{'QLoRA' if quantized else 'LoRA'} training")
     finally:
-        cpu_matmul.uninstall(loaded.model)
-        undo_fast_cpu_lora(loaded.model)
+        undo_fast_cpu(loaded.model)
     _tell(ctx, notes, told)  # what happened during training (smaller forwards after running out of memory)
     # FSDP2 holds shards: every rank takes part in gathering the trainable weights rank 0 saves.
     state = parallel.full_trainable_state(loaded.model) if world is not None and world.kind == "fsdp" else None
@@ -155,7 +155,9 @@ def fast_cpu_lora(model, device: str, reshard=None) -> dict[str, int]:
     return {key: count for key, count in changed.items() if count}
 
 
-def undo_fast_cpu_lora(model) -> None:
+def undo_fast_cpu(model) -> None:
+    """Give back every layer fast_cpu_matmul and fast_cpu_lora routed, as peft and torch built them."""
+    cpu_matmul.uninstall(model)
     lean_lora.uninstall(model)
     cpu_dropout.uninstall(model)
 
